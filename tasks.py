@@ -3,6 +3,7 @@
 
     python3 tasks.py demo    # set up, then replay the bundled sample payloads
     python3 tasks.py test    # set up, then run every quality gate and the test suite
+    python3 tasks.py bench   # set up with the peer engines, then run the benchmark suite
 
 Needs only python3 >= 3.11. The environment lives in .venv/ and is reinstalled only when
 pyproject.toml changes.
@@ -76,8 +77,13 @@ def test() -> None:
     print("\nall gates passed")
 
 
+def bench() -> None:
+    setup("dev,bench")
+    run(PY, "-m", "bench", *sys.argv[2:])
+
+
 def main() -> None:
-    jobs = {"demo": demo, "test": test, "setup": setup}
+    jobs = {"demo": demo, "test": test, "bench": bench, "setup": setup}
     if len(sys.argv) < 2 or sys.argv[1] not in jobs:
         sys.exit(f"usage: python3 tasks.py {{{'|'.join(jobs)}}}")
     if shutil.which("git") is None:
