@@ -1,0 +1,191 @@
+"""What a case file tests: a mapping spec or a rule pack, behind one small interface.
+
+A :class:`Subject` is built once per case file (the spec is compiled, the pack parsed) and then
+runs every case. It also knows its *coverage universe*: the spec's target fields, or the pack's
+rules and decision-table rows, so the runner can say which of them no case exercised.
+
+Records given to outbound specs and rule packs are written in JSON form in the case file; before
+the run they are *revived* to the canonical Python form (:func:`revive`): money bags get a
+``Decimal`` amount and ISO-8601 timestamps with a time and a zone become aware datetimes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Protocol
+
+from accord.diagnostics import Diagnostic
+from accord.errors import SpecError
+from accord.testing.cases import Case
+
+__all__ = ["MappingSubject", "RulesSubject", "Subject", "load_subject", "revive"]
+
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$")
+
+
+def revive(value: Any) -> Any:
+    """Turn a record's JSON form into the canonical Python form the engine works on.
+
+    >>> revive({"total": {"amount": "12.30", "currency": "USD"}, "at": "2026-03-02T10:00:00Z",
+    ...         "id": "123", "day": "2026-03-02"})  # doctest: +NORMALIZE_WHITESPACE
+    {'total': {'amount': Decimal('12.30'), 'currency': 'USD'},
+     'at': datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.timezone.utc),
+     'id': '123', 'day': '2026-03-02'}
+    """
+    if isinstance(value, Mapping):
+        out = {str(k): revive(v) for k, v in value.items()}
+        amount = out.get("amount")
+        if set(out) == {"amount", "currency"} and isinstance(amount, str | int):
+            # a bad amount is left as written: the engine reports it itself
+            with contextlib.suppress(InvalidOperation):
+                out["amount"] = Decimal(str(amount))
+        return out
+    if isinstance(value, list):
+        return [revive(v) for v in value]
+    if isinstance(value, str) and _TIMESTAMP.match(value):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    return value
+
+
+class Subject(Protocol):
+    """A compiled spec or rule pack that cases run against."""
+
+    path: Path
+    kind: str  # "mapping" | "rules"
+
+    def run(self, case: Case) -> Any:
+        """The output for one case (a record dict or a Decision); raises AccordError."""
+        ...
+
+    def universe(self) -> set[str]:
+        """Every coverage item: ``field:<target path>``, ``rule:<name>``, ``row:<table>#<n>``."""
+        ...
+
+    def covered(self, output: Any) -> set[str]:
+        """The coverage items one output exercised."""
+        ...
+
+
+def load_subject(path: Path) -> Subject:
+    """Load and compile the subject at ``path``; ``SpecError`` when it is invalid."""
+    if path.suffix == ".rules":
+        return RulesSubject(path)
+    return MappingSubject(path)
+
+
+class MappingSubject:
+    """A mapping spec: cases give a payload (inbound) or a canonical record (outbound)."""
+
+    kind = "mapping"
+
+    def __init__(self, path: Path) -> None:
+        from accord.engine.mapping import compile_mapping, load_spec
+        from accord.engine.yamlsource import load_yaml
+
+        self.path = path
+        self.compiled = compile_mapping(load_spec(path))
+        raw = load_yaml(path).data
+        raw = raw if isinstance(raw, dict) else {}
+        self.direction = str(raw.get("direction", "inbound"))
+        self._fields = _target_paths(raw.get("fields"), "")
+
+    def run(self, case: Case) -> Any:
+        payload = case.payload
+        if self.direction == "outbound":
+            payload = revive(payload)
+        return self.compiled.apply(payload)
+
+    def universe(self) -> set[str]:
+        return {f"field:{p}" for p in self._fields}
+
+    def covered(self, output: Any) -> set[str]:
+        return {f"field:{p}" for p in self._fields if _present(output, p)}
+
+
+def _target_paths(fields: Any, prefix: str) -> list[str]:
+    """Target paths a spec's ``fields:`` produce; ``each`` fields nest as ``lines[].sku``."""
+    if not isinstance(fields, dict):
+        return []
+    out: list[str] = []
+    for target, rule in fields.items():
+        path = f"{prefix}{target}"
+        out.append(path)
+        if isinstance(rule, dict) and "each" in rule and isinstance(rule.get("fields"), dict):
+            out.extend(_target_paths(rule["fields"], f"{path}[]."))
+    return out
+
+
+def _present(output: Any, path: str) -> bool:
+    head, sep, rest = path.partition("[].")
+    nodes = [output]
+    for part in head.split("."):
+        nodes = [n[part] for n in nodes if isinstance(n, Mapping) and n.get(part) is not None]
+    if not sep:
+        return bool(nodes)
+    return any(_present(item, rest) for n in nodes if isinstance(n, list | tuple) for item in n)
+
+
+class RulesSubject:
+    """A rule pack: cases give a canonical record, facts (``context``) and a frozen ``now``."""
+
+    kind = "rules"
+
+    def __init__(self, path: Path) -> None:
+        from accord.engine.rules import load_ruleset
+
+        self.path = path
+        self.ruleset = load_ruleset(path)
+
+    def run(self, case: Case) -> Any:
+        return self.ruleset.evaluate(revive(case.given), facts=case.context, now=case.now)
+
+    def universe(self) -> set[str]:
+        return set(_rule_items(self.ruleset))
+
+    def covered(self, output: Any) -> set[str]:
+        to_dict = getattr(output, "to_dict", None)
+        data = to_dict() if callable(to_dict) else output
+        return _matched_items(data)
+
+
+def _rule_items(ruleset: Any) -> list[str]:
+    items: list[str] = []
+    for rule in getattr(ruleset, "rules", ()) or ():
+        name = getattr(rule, "name", None)
+        if name is None:
+            continue
+        rows = getattr(rule, "rows", None)
+        if rows:
+            items.extend(f"row:{name}#{i + 1}" for i in range(len(rows)))
+        else:
+            items.append(f"rule:{name}")
+    return items
+
+
+def _matched_items(decision: Any) -> set[str]:
+    """Rules and table rows a Decision's trace reports as matched."""
+    out: set[str] = set()
+    trace = decision.get("trace") if isinstance(decision, Mapping) else None
+    for entry in trace if isinstance(trace, list) else []:
+        if not isinstance(entry, Mapping) or not entry.get("matched"):
+            continue
+        name = entry.get("rule") or entry.get("name")
+        row = entry.get("row")
+        if name is not None and row is not None:
+            out.add(f"row:{name}#{row}")
+        elif name is not None:
+            out.add(f"rule:{name}")
+    return out
+
+
+def subject_error(path: Path, message: str) -> SpecError:
+    """A ``CASE008`` error: the subject cannot be run at all."""
+    return SpecError(diagnostics=[Diagnostic(code="CASE008", message=message, file=str(path))])
