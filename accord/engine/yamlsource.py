@@ -428,7 +428,12 @@ class _Builder:
     def span(self, node: Node) -> Span:
         start, end = node.start_mark, node.end_mark
         end_line, end_col = end.line, end.column
-        if end_line > start.line and end_col == 0:
+        before_end = (
+            self.text[self.line_starts[end_line] : end.index]
+            if end_line < len(self.line_starts)
+            else ""
+        )
+        if end_line > start.line and not before_end.strip():
             # Block collections and block scalars end at the start of the next token's line;
             # report the end of the last line that holds content instead.
             end_line -= 1
@@ -553,6 +558,8 @@ class _Builder:
         text: str = node.value
         if node.style == ">":
             text = text.replace(_FOLD_MARK, "")
+        elif node.style == '"' and _SURROGATE.search(text):
+            text = _join_surrogates(text)
         if pointer is not None:
             self.scalars[pointer] = _ScalarInfo(
                 node.start_mark.index, node.end_mark.index, node.style
@@ -578,6 +585,16 @@ class _Builder:
 
 
 _BAD_KEY = object()
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _join_surrogates(text: str) -> str:
+    # JSON writes characters outside the BMP as escaped UTF-16 pairs ("\ud83d\ude00");
+    # YAML decodes each escape on its own, so pair them up again as JSON parsers do.
+    try:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:  # a lone surrogate: keep it, as json.loads does
+        return text
 
 
 def _parse_int(text: str) -> int | None:
