@@ -1,0 +1,432 @@
+"""Shopify Admin API: REST and GraphQL, pinned to one API version.
+
+* Authentication: the ``X-Shopify-Access-Token`` header (credential ``SHOPIFY_ACCESS_TOKEN``);
+  the shop domain comes from ``SHOPIFY_SHOP`` (``acme.myshopify.com``).
+* Pagination: REST lists follow the ``Link`` header's ``page_info`` cursor
+  (https://shopify.dev/docs/api/usage/pagination-rest); GraphQL connections follow
+  ``pageInfo.endCursor`` (:meth:`ShopifyConnector.graphql_pages`).
+* Rate limits: two leaky buckets. REST reads ``X-Shopify-Shop-Api-Call-Limit: 32/40``
+  (40 requests, leaking 2 per second); GraphQL reads ``extensions.cost.throttleStatus`` and
+  treats a ``THROTTLED`` error delivered with HTTP 200 as a quota error whose wait is computed
+  from the restore rate (https://shopify.dev/docs/api/usage/limits).
+* Idempotency: inventory adjustments and refunds go through GraphQL mutations carrying
+  ``@idempotent(key: ...)`` (supported from 2026-01, required from 2026-04).
+* Webhooks: base64 HMAC-SHA256 of the raw body with ``SHOPIFY_WEBHOOK_SECRET``, compared in
+  constant time against ``X-Shopify-Hmac-Sha256``; ``X-Shopify-Webhook-Id`` is the event id.
+* Version: requests go to ``/admin/api/{api_version}/``; the version Shopify actually served
+  (``X-Shopify-API-Version``) is recorded in :attr:`ShopifyConnector.served_api_version` and on
+  every page and webhook event, and a mismatch is logged (Shopify silently falls forward when
+  a pinned version is retired).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import httpx2
+
+from accord.clock import Clock
+from accord.diagnostics import Diagnostic
+from accord.errors import ConnectorError, QuotaError, RequestRejectedError
+
+from .base import GRAPHQL_ERROR, Connector, Page, Reply, WebhookEvent
+from .ratelimit import LeakyBucket
+from .retry import RetryPolicy, Sleep
+from .secrets import SecretsProvider
+from .webhooks import hmac_sha256_base64, lower_headers, signature_matches
+
+__all__ = ["ShopifyConnector"]
+
+log = logging.getLogger("accord.connectors.shopify")
+
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+
+# entity -> (REST collection, JSON key of one record)
+_REST: dict[str, tuple[str, str]] = {
+    "order": ("orders", "order"),
+    "product": ("products", "product"),
+    "customer": ("customers", "customer"),
+}
+
+# webhook topic prefix -> entity
+_TOPIC_ENTITY = {
+    "orders": "order",
+    "products": "product",
+    "customers": "customer",
+    "refunds": "refund",
+    "inventory_levels": "inventory",
+    "inventory_items": "inventory",
+    "fulfillments": "fulfillment",
+    "fulfillment_orders": "fulfillment",
+}
+
+_INVENTORY_ADJUST = """\
+mutation AccordInventoryAdjust($input: InventoryAdjustQuantitiesInput!, $key: String!) {
+  inventoryAdjustQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { id reason changes { name delta } }
+    userErrors { field message code }
+  }
+}"""
+
+_REFUND_CREATE = """\
+mutation AccordRefundCreate($input: RefundInput!, $key: String!) {
+  refundCreate(input: $input) @idempotent(key: $key) {
+    refund { id totalRefundedSet { shopMoney { amount currencyCode } } }
+    userErrors { field message }
+  }
+}"""
+
+# entity -> (mutation, payload field, result field)
+_MUTATIONS: dict[str, tuple[str, str, str]] = {
+    "inventory": (_INVENTORY_ADJUST, "inventoryAdjustQuantities", "inventoryAdjustmentGroup"),
+    "refund": (_REFUND_CREATE, "refundCreate", "refund"),
+}
+
+
+class ShopifyConnector(Connector):
+    """Shopify Admin API client.
+
+    >>> import httpx2
+    >>> from accord.connectors.secrets import StaticSecrets
+    >>> shop = ShopifyConnector(httpx2.Client(), secrets=StaticSecrets(
+    ...     {"SHOPIFY_SHOP": "acme.myshopify.com", "SHOPIFY_ACCESS_TOKEN": "shpat_x"}))
+    >>> shop.base_url
+    'https://acme.myshopify.com/admin/api/2026-01'
+    """
+
+    channel: ClassVar[str] = "shopify"
+    api_version: ClassVar[str | None] = "2026-01"
+    entities: ClassVar[tuple[str, ...]] = tuple(_REST)
+
+    def __init__(
+        self,
+        client: httpx2.Client,
+        *,
+        secrets: SecretsProvider | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        api_version: str | None = None,
+    ) -> None:
+        super().__init__(client, secrets=secrets, retry=retry, clock=clock, sleep=sleep)
+        self.pinned_version: str = api_version or self.api_version or ""
+        #: The version Shopify says it served (``X-Shopify-API-Version``), once known.
+        self.served_api_version: str | None = None
+        self.rest_bucket = LeakyBucket(capacity=40, leak_rate=2, clock=self.clock)
+        self.graphql_bucket = LeakyBucket(capacity=2000, leak_rate=100, clock=self.clock)
+
+    @property
+    def base_url(self) -> str:
+        shop = self.secret("SHOPIFY_SHOP").removeprefix("https://").rstrip("/")
+        return f"https://{shop}/admin/api/{self.pinned_version}"
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def prepare(self, request: httpx2.Request) -> httpx2.Request:
+        request.headers["X-Shopify-Access-Token"] = self.secret("SHOPIFY_ACCESS_TOKEN")
+        return request
+
+    def wait_before(self, operation: str, cost: float) -> float:
+        bucket = self.graphql_bucket if operation.startswith("graphql") else self.rest_bucket
+        wait = bucket.wait_time(cost)
+        bucket.add(cost)
+        return wait
+
+    def observe(self, reply: Reply, operation: str) -> None:
+        served = reply.headers.get("x-shopify-api-version")
+        if served and served != self.served_api_version:
+            self.served_api_version = served
+            if served != self.pinned_version:
+                log.warning(
+                    "shopify served API version %s, not the pinned %s",
+                    served,
+                    self.pinned_version,
+                )
+        limit = reply.headers.get("x-shopify-shop-api-call-limit")
+        if limit:
+            used, _, capacity = limit.partition("/")
+            try:
+                self.rest_bucket.observe(float(used), float(capacity))
+            except ValueError:
+                log.debug("shopify: unreadable call limit header %r", limit)
+        status = _throttle_status(reply.data)
+        if status is not None:
+            self.graphql_bucket.observe_available(
+                float(status.get("currentlyAvailable", 0)),
+                float(status.get("maximumAvailable", self.graphql_bucket.capacity)),
+                float(status.get("restoreRate", self.graphql_bucket.leak_rate)),
+            )
+
+    def classify(self, reply: Reply, operation: str) -> ConnectorError | None:
+        error = super().classify(reply, operation)
+        if error is not None or not operation.startswith("graphql"):
+            return error
+        errors = reply.data.get("errors") if isinstance(reply.data, dict) else None
+        if not errors:
+            return None
+        codes = [
+            str(e.get("extensions", {}).get("code", ""))
+            for e in errors
+            if isinstance(e, dict) and isinstance(e.get("extensions", {}), dict)
+        ]
+        if "THROTTLED" in codes:
+            # Throttling arrives as HTTP 200: wait until the bucket holds the query's cost.
+            message = self._message(operation, "THROTTLED (HTTP 200)")
+            return QuotaError(
+                message,
+                diagnostics=(
+                    Diagnostic(
+                        code=QuotaError.default_code,
+                        message=message,
+                        details=self._details(operation, reply.status_code),
+                    ),
+                ),
+                status_code=reply.status_code,
+                retry_after=_throttle_wait(reply.data),
+            )
+        text = "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))
+        message = self._message(operation, "GraphQL error", text or reply.text)
+        return RequestRejectedError(
+            message,
+            diagnostics=(
+                Diagnostic(
+                    code=GRAPHQL_ERROR,
+                    message=message,
+                    details=self._details(operation, reply.status_code),
+                ),
+            ),
+            status_code=reply.status_code,
+        )
+
+    # -- REST -----------------------------------------------------------------------------
+
+    def _collection(self, entity: str) -> tuple[str, str]:
+        try:
+            return _REST[entity]
+        except KeyError:
+            raise self.rejected(f"unknown entity {entity!r}; known: {', '.join(_REST)}") from None
+
+    def list_page(
+        self,
+        entity: str,
+        *,
+        cursor: str | None = None,
+        since: datetime | None = None,
+        page_size: int | None = None,
+    ) -> Page:
+        collection, _ = self._collection(entity)
+        params: dict[str, str | int] = {"limit": page_size or 250}
+        if cursor is not None:
+            # With page_info Shopify accepts only limit and fields: the filters are in it.
+            params["page_info"] = cursor
+        else:
+            if since is not None:
+                params["updated_at_min"] = since.astimezone(UTC).isoformat()
+            if entity == "order":
+                params["status"] = "any"
+        reply = self.call(
+            "GET", f"{self.base_url}/{collection}.json", params=params, operation=f"list {entity}"
+        )
+        items = reply.data.get(collection) if isinstance(reply.data, dict) else None
+        if not isinstance(items, list):
+            raise self.malformed_reply(reply, f"list {entity}", f"no {collection!r} list")
+        return Page(
+            entity=entity,
+            items=tuple(i for i in items if isinstance(i, dict)),
+            cursor=cursor,
+            next_cursor=_next_page_info(reply.headers.get("link")),
+            api_version=self.served_api_version or self.pinned_version,
+        )
+
+    def get(self, entity: str, id: str) -> dict[str, Any]:
+        collection, key = self._collection(entity)
+        reply = self.call(
+            "GET", f"{self.base_url}/{collection}/{id}.json", operation=f"get {entity}"
+        )
+        record = reply.data.get(key) if isinstance(reply.data, dict) else None
+        if not isinstance(record, dict):
+            raise self.malformed_reply(reply, f"get {entity}", f"no {key!r} object")
+        return record
+
+    def update(
+        self, entity: str, id: str, record: Mapping[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """REST ``PUT``: setting fields to values is idempotent by itself; the key is sent as
+        ``Idempotency-Key`` so proxies and logs can correlate retries."""
+        collection, key = self._collection(entity)
+        reply = self.call(
+            "PUT",
+            f"{self.base_url}/{collection}/{id}.json",
+            json_body={key: dict(record)},
+            headers={"Idempotency-Key": idempotency_key},
+            operation=f"update {entity}",
+        )
+        result = reply.data.get(key) if isinstance(reply.data, dict) else None
+        if not isinstance(result, dict):
+            raise self.malformed_reply(reply, f"update {entity}", f"no {key!r} object")
+        return result
+
+    def create(
+        self, entity: str, record: Mapping[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """Create through an ``@idempotent`` GraphQL mutation: ``inventory`` (an
+        ``InventoryAdjustQuantitiesInput``) or ``refund`` (a ``RefundInput``). REST creates
+        are not offered: Shopify REST ignores idempotency keys, so a retried create after a
+        timeout could duplicate an order."""
+        if entity not in _MUTATIONS:
+            raise self.rejected(
+                f"creating {entity!r} is not supported; idempotent creates: "
+                + ", ".join(_MUTATIONS)
+            )
+        if not idempotency_key.strip():
+            raise self.rejected("an idempotency key must not be blank")
+        mutation, field_name, result_name = _MUTATIONS[entity]
+        data = self.graphql(
+            mutation, {"input": dict(record), "key": idempotency_key}, operation=f"create {entity}"
+        )
+        payload = data.get(field_name)
+        if not isinstance(payload, dict):
+            raise self.rejected(f"create {entity}: response has no {field_name!r}")
+        user_errors = payload.get("userErrors") or []
+        if user_errors:
+            text = "; ".join(
+                f"{'.'.join(map(str, e.get('field') or []))}: {e.get('message')}"
+                for e in user_errors
+                if isinstance(e, dict)
+            )
+            raise self.rejected(f"create {entity} refused: {text}", code=GRAPHQL_ERROR)
+        result = payload.get(result_name)
+        return result if isinstance(result, dict) else {}
+
+    # -- GraphQL --------------------------------------------------------------------------
+
+    def graphql(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        operation: str = "query",
+        cost: float = 10.0,
+    ) -> dict[str, Any]:
+        """Run a GraphQL document; return ``data``. ``cost`` is the expected query cost the
+        client-side bucket reserves before sending."""
+        reply = self.call(
+            "POST",
+            f"{self.base_url}/graphql.json",
+            json_body={"query": query, "variables": dict(variables or {})},
+            operation=f"graphql {operation}",
+            cost=cost,
+        )
+        data = reply.data.get("data") if isinstance(reply.data, dict) else None
+        if not isinstance(data, dict):
+            raise self.malformed_reply(reply, f"graphql {operation}", "no 'data' object")
+        return data
+
+    def graphql_pages(
+        self,
+        query: str,
+        connection: Sequence[str],
+        *,
+        entity: str,
+        variables: Mapping[str, Any] | None = None,
+        cursor: str | None = None,
+        cost: float = 10.0,
+    ) -> Iterator[Page]:
+        """Follow a GraphQL connection with ``$after``/``pageInfo.endCursor``.
+
+        ``query`` takes an ``$after: String`` variable; ``connection`` is the path from
+        ``data`` to the connection (``["orders"]``), which selects ``nodes`` (or
+        ``edges { node }``) and ``pageInfo { hasNextPage endCursor }``.
+        """
+        while True:
+            data: Any = self.graphql(
+                query, {**(variables or {}), "after": cursor}, operation=f"list {entity}", cost=cost
+            )
+            for key in connection:
+                data = data.get(key) if isinstance(data, dict) else None
+            if not isinstance(data, dict):
+                raise self.rejected(f"graphql list {entity}: no connection at {list(connection)}")
+            nodes = data.get("nodes")
+            if nodes is None:
+                nodes = [e.get("node") for e in data.get("edges") or [] if isinstance(e, dict)]
+            info = data.get("pageInfo") or {}
+            next_cursor = info.get("endCursor") if info.get("hasNextPage") else None
+            yield Page(
+                entity=entity,
+                items=tuple(n for n in nodes if isinstance(n, dict)),
+                cursor=cursor,
+                next_cursor=str(next_cursor) if next_cursor else None,
+                api_version=self.served_api_version or self.pinned_version,
+            )
+            if not next_cursor:
+                return
+            cursor = str(next_cursor)
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        h = lower_headers(headers)
+        secret = self.secret("SHOPIFY_WEBHOOK_SECRET")
+        expected = hmac_sha256_base64(secret.encode(), body)
+        if not signature_matches(h.get("x-shopify-hmac-sha256"), expected):
+            raise self.bad_signature("X-Shopify-Hmac-Sha256 does not match the body")
+        webhook_id = h.get("x-shopify-webhook-id") or h.get("x-shopify-event-id")
+        if not webhook_id:
+            raise self.malformed_webhook("X-Shopify-Webhook-Id is missing")
+        topic = h.get("x-shopify-topic", "")
+        entity = _TOPIC_ENTITY.get(topic.partition("/")[0])
+        if entity is None:
+            raise self.malformed_webhook(f"unsupported topic {topic!r}")
+        payload = self.parse_webhook_json(body)
+        return WebhookEvent(
+            channel=self.channel,
+            entity=entity,
+            event_id=webhook_id,
+            topic=topic,
+            payload=payload,
+            api_version=h.get("x-shopify-api-version"),
+        )
+
+    def record_key(self, entity: str, record: Mapping[str, Any]) -> str | None:
+        if record.get("id") is None:
+            return None
+        return f"shopify:{entity}:{record['id']}:{record.get('updated_at', '')}"
+
+
+def _next_page_info(link: str | None) -> str | None:
+    if not link:
+        return None
+    match = _LINK_NEXT.search(link)
+    if match is None:
+        return None
+    try:
+        return httpx2.URL(match.group(1)).params.get("page_info") or None
+    except httpx2.InvalidURL:
+        return None
+
+
+def _throttle_status(data: Any) -> dict[str, Any] | None:
+    if not isinstance(data, dict):
+        return None
+    ext = data.get("extensions")
+    cost = ext.get("cost") if isinstance(ext, dict) else None
+    status = cost.get("throttleStatus") if isinstance(cost, dict) else None
+    return status if isinstance(status, dict) else None
+
+
+def _throttle_wait(data: Any) -> float:
+    """Seconds until the bucket holds the requested cost: (cost - available) / restore rate."""
+    status = _throttle_status(data) or {}
+    ext = data.get("extensions") if isinstance(data, dict) else None
+    cost = ext.get("cost") if isinstance(ext, dict) else None
+    requested = Decimal(str(cost.get("requestedQueryCost", 0))) if isinstance(cost, dict) else 0
+    available = Decimal(str(status.get("currentlyAvailable", 0)))
+    rate = Decimal(str(status.get("restoreRate", 0)))
+    if rate <= 0:
+        return 1.0
+    return max(float((requested - available) / rate), 0.0)
