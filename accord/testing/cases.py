@@ -246,11 +246,20 @@ def _check_schema(src: LoadedYaml, diag: Callable[..., None]) -> None:
         where = tuple(error.absolute_path)
         if error.validator in ("oneOf", "not") and len(where) == 2:
             continue  # given/inputs/expect combinations get a precise CASE007 instead
+        if where and where[-1] == "now" and error.validator == "pattern":
+            continue  # CASE005 says it better
         field_name = ".".join(str(p) for p in where) or "the file"
-        message = error.message
-        if error.validator == "additionalProperties":
-            message = message.replace("Additional properties are not allowed", "unknown key")
-        diag("CASE001", f"{field_name}: {message}", where)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = error.schema.get("properties", {})
+            for extra in (k for k in error.instance if k not in known):
+                allowed = ", ".join(sorted(known))
+                diag(
+                    "CASE001",
+                    f"{field_name}: unknown key {extra!r} (allowed: {allowed})",
+                    (*where, extra),
+                )
+            continue
+        diag("CASE001", f"{field_name}: {error.message}", where)
 
 
 def _jsonable(value: Any) -> Any:
