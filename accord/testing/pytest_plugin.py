@@ -73,15 +73,23 @@ class CaseFileCollector(pytest.File):
         if self._result is None:
             from accord.testing.runner import run_case_file
 
-            self._result = run_case_file(self.path)
+            self._result = run_case_file(self.display_path)
         return self._result
+
+    @property
+    def display_path(self) -> Path:
+        """The file relative to the working directory when inside it: shorter reports."""
+        try:
+            return self.path.relative_to(Path.cwd())
+        except ValueError:
+            return self.path
 
     def collect(self) -> Iterator[pytest.Item]:
         from accord.errors import SpecError
         from accord.testing.cases import load_case_file
 
         try:
-            loaded = load_case_file(self.path)
+            loaded = load_case_file(self.display_path)
         except SpecError as exc:
             yield CaseFileProblem.from_parent(self, name="case file", diagnostics=exc.diagnostics)
             return
@@ -128,7 +136,7 @@ class CaseItem(pytest.Item):
         if found is None:  # pragma: no cover - the file changed between collect and run
             raise CaseFailure(f"case {self.name!r} vanished from {self.path}")
         if not found.ok:
-            raise CaseFailure(describe_failure(str(self.path), found))
+            raise CaseFailure(describe_failure(str(self.parent.display_path), found))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailure):

@@ -1,0 +1,86 @@
+"""The pytest plugin, run in a subprocess on a small project of its own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+CONFTEST = """
+from accord.testing import runner
+
+
+class Echo:
+    kind = "mapping"
+
+    def __init__(self, path):
+        self.path = path
+
+    def run(self, case):
+        return {"id": str(case.payload["id"])}
+
+    def universe(self):
+        return {"field:id"}
+
+    def covered(self, output):
+        return {"field:id"}
+
+
+runner.load_subject = Echo
+"""
+
+CASES = """\
+cases:
+  - name: good
+    given: {id: 1}
+    expect: {id: "1"}
+  - name: bad
+    given: {id: 2}
+    expect: {id: "3"}
+"""
+
+
+def _project(root: Path, ini: str = "") -> None:
+    (root / "conftest.py").write_text(CONFTEST)
+    (root / "pytest.ini").write_text("[pytest]\n" + ini)
+    for folder in ("mappings/shop", "tests/fixtures"):
+        (root / folder).mkdir(parents=True)
+    (root / "mappings/shop/order.inbound.yaml").write_text("mapping: shop.order.inbound\n")
+    (root / "mappings/shop/order.inbound.cases.yaml").write_text(CASES)
+    # broken on purpose: must never be collected
+    (root / "tests/fixtures/broken.cases.yaml").write_text("cases: [\n")
+    (root / "mappings/shop/loose.cases.yaml").write_text("cases:\n  - name: x\n")
+
+
+def _pytest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_plugin_collects_content_cases_with_readable_failures(tmp_path: Path) -> None:
+    _project(tmp_path)
+    done = _pytest(tmp_path, ".")
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert "2 failed, 1 passed" in out
+    assert "mappings/shop/order.inbound.cases.yaml:5: FAILED 'bad': 1 difference" in out
+    assert 'id: expected "3", got "2"' in out
+    # a case file that cannot be loaded fails as one item, with located diagnostics
+    assert "mappings/shop/loose.cases.yaml:2:5: error CASE007" in out
+    assert "broken.cases.yaml" not in out
+
+
+def test_ini_option_chooses_folders_and_can_switch_collection_off(tmp_path: Path) -> None:
+    _project(tmp_path, "accord_case_paths = tests\n")
+    done = _pytest(tmp_path, ".")
+    assert "broken.cases.yaml" in done.stdout
+    assert "YAML001" in done.stdout
+    assert "order.inbound.cases.yaml" not in done.stdout
+    (tmp_path / "pytest.ini").write_text("[pytest]\naccord_collect_cases = false\n")
+    done = _pytest(tmp_path, ".")
+    assert done.returncode == 5, done.stdout  # nothing collected
