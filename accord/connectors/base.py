@@ -313,8 +313,11 @@ class Connector(abc.ABC):
             if pause > 0:
                 log.debug("%s: rate limiter pauses %.3fs before %s", self.channel, pause, operation)
                 self.sleep(pause)
+            # Signing may itself call the channel (an OAuth token exchange, which retries on
+            # its own); its failure ends this call rather than being retried a second time.
+            request = self.prepare(self._build(method, url, params, body, send_headers, operation))
             try:
-                reply = self._send(method, url, params, body, send_headers, operation)
+                reply = self._send(request, operation)
                 error = self.classify(reply, operation)
             except ConnectorError as exc:
                 error = exc
@@ -341,7 +344,7 @@ class Connector(abc.ABC):
             )
             self.sleep(delay)
 
-    def _send(
+    def _build(
         self,
         method: str,
         url: str,
@@ -349,20 +352,22 @@ class Connector(abc.ABC):
         body: bytes | None,
         headers: dict[str, str],
         operation: str,
-    ) -> Reply:
+    ) -> httpx2.Request:
         try:
-            request = self.client.build_request(
+            return self.client.build_request(
                 method, url, params=dict(params) if params else None, content=body, headers=headers
             )
-            request = self.prepare(request)
-            response = self.client.send(request)
-            raw = response.read()
-        except httpx2.InvalidURL as exc:
-            message = self._message(operation, "invalid URL", str(exc))
+        except (httpx2.InvalidURL, httpx2.HTTPError) as exc:
+            message = self._message(operation, "invalid request", str(exc))
             raise RequestRejectedError(
                 message,
                 diagnostics=(Diagnostic(code=RequestRejectedError.default_code, message=message),),
             ) from exc
+
+    def _send(self, request: httpx2.Request, operation: str) -> Reply:
+        try:
+            response = self.client.send(request)
+            raw = response.read()
         except httpx2.HTTPError as exc:
             message = self._message(operation, type(exc).__name__, str(exc))
             raise TransientError(

@@ -1,0 +1,391 @@
+"""Amazon Selling Partner API.
+
+* Authentication: Login with Amazon (LWA). The refresh token (``AMAZON_LWA_REFRESH_TOKEN``)
+  and the app's ``AMAZON_LWA_CLIENT_ID``/``AMAZON_LWA_CLIENT_SECRET`` are exchanged at
+  ``https://api.amazon.com/auth/o2/token`` for an access token that lives ``expires_in``
+  seconds (an hour); it is cached, renewed a minute early, and dropped when SP-API answers
+  401/403 (a token expiring in the middle of a backfill). Requests carry it in
+  ``x-amz-access-token``; AWS SigV4 signing has not been required since October 2023.
+  (https://developer-docs.amazon.com/sp-api/docs/connecting-to-the-selling-partner-api)
+* Pagination: ``NextToken`` in the payload, sent back with the marketplace ids.
+* Rate limits: one token bucket per operation, seeded with the documented default rate and
+  burst and updated from ``x-amzn-RateLimit-Limit`` on every reply; a 429 without
+  ``Retry-After`` waits one token's worth (``1 / rate``).
+  (https://developer-docs.amazon.com/sp-api/docs/usage-plans-and-rate-limits)
+* Notifications: SP-API delivers ``ORDER_CHANGE`` and friends through SQS or EventBridge,
+  not signed webhooks. :func:`parse_notification` unwraps an SQS message, an SNS envelope,
+  an EventBridge event or a bare notification. For an EventBridge API destination posting
+  to ``accord serve``, :meth:`AmazonConnector.verify_webhook` checks the shared secret the
+  destination's connection sends (``AMAZON_WEBHOOK_TOKEN``, as ``Authorization: Bearer`` or
+  ``x-api-key``) in constant time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+import httpx2
+
+from accord.clock import Clock
+from accord.diagnostics import Diagnostic
+from accord.errors import AuthError, ConnectorError, QuotaError
+
+from .base import Connector, Page, Reply, WebhookEvent, loads
+from .oauth import TokenCache
+from .ratelimit import TokenBucket
+from .retry import RetryPolicy, Sleep
+from .secrets import SecretsProvider
+from .webhooks import lower_headers, signature_matches
+
+__all__ = ["AmazonConnector", "parse_notification"]
+
+log = logging.getLogger("accord.connectors.amazon")
+
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+_LWA_OPERATION = "lwa token"
+
+# operation -> (requests per second, burst): SP-API's documented defaults.
+_DEFAULT_LIMITS: dict[str, tuple[float, float]] = {
+    "getOrders": (0.0167, 20),
+    "getOrder": (0.5, 30),
+    "getOrderItems": (0.5, 30),
+    "getOrderAddress": (0.5, 30),
+    "patchListingsItem": (5.0, 10),
+    "getListingsItem": (5.0, 10),
+}
+
+# NotificationType -> entity
+_NOTIFICATION_ENTITY = {
+    "ORDER_CHANGE": "order",
+    "ORDER_STATUS_CHANGE": "order",
+    "ANY_OFFER_CHANGED": "offer",
+    "FBA_INVENTORY_AVAILABILITY_CHANGES": "inventory",
+    "LISTINGS_ITEM_MFN_QUANTITY_CHANGE": "inventory",
+    "LISTINGS_ITEM_STATUS_CHANGE": "product",
+    "FULFILLMENT_ORDER_STATUS": "fulfillment",
+}
+
+
+class AmazonConnector(Connector):
+    """SP-API client (orders, order items, listings inventory).
+
+    ``marketplace_ids`` default to ``AMAZON_MARKETPLACE_IDS`` (comma separated) and then to
+    the US marketplace.
+    """
+
+    channel: ClassVar[str] = "amazon"
+    api_version: ClassVar[str | None] = "orders/v0"
+    entities: ClassVar[tuple[str, ...]] = ("order", "order_item")
+
+    def __init__(
+        self,
+        client: httpx2.Client,
+        *,
+        secrets: SecretsProvider | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        endpoint: str = "https://sellingpartnerapi-na.amazon.com",
+        marketplace_ids: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(client, secrets=secrets, retry=retry, clock=clock, sleep=sleep)
+        self.endpoint = endpoint.rstrip("/")
+        if marketplace_ids is None:
+            configured = self.secrets.get("AMAZON_MARKETPLACE_IDS") or "ATVPDKIKX0DER"
+            marketplace_ids = [m.strip() for m in configured.split(",") if m.strip()]
+        self.marketplace_ids = tuple(marketplace_ids)
+        self.token = TokenCache(self.clock)
+        self.buckets: dict[str, TokenBucket] = {}
+
+    # -- authentication -------------------------------------------------------------------
+
+    def access_token(self) -> str:
+        """A valid LWA access token, exchanging the refresh token when needed."""
+        cached = self.token.get()
+        if cached is not None:
+            return cached
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self.secret("AMAZON_LWA_REFRESH_TOKEN"),
+            "client_id": self.secret("AMAZON_LWA_CLIENT_ID"),
+            "client_secret": self.secret("AMAZON_LWA_CLIENT_SECRET"),
+        }
+        reply = self.call(
+            "POST",
+            LWA_TOKEN_URL,
+            content=urlencode(form).encode(),
+            headers={"content-type": "application/x-www-form-urlencoded;charset=UTF-8"},
+            operation=_LWA_OPERATION,
+        )
+        data = reply.data if isinstance(reply.data, dict) else {}
+        token = data.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise self.malformed_reply(reply, _LWA_OPERATION, "no access_token")
+        self.redactor.add(token)
+        expires_in = data.get("expires_in", 3600)
+        self.token.store(token, expires_in=float(expires_in))
+        return token
+
+    def prepare(self, request: httpx2.Request) -> httpx2.Request:
+        if str(request.url).startswith(LWA_TOKEN_URL):
+            return request  # the token exchange authenticates with its form body
+        request.headers["x-amz-access-token"] = self.access_token()
+        return request
+
+    def refresh_credentials(self) -> None:
+        super().refresh_credentials()
+        self.token.clear()
+
+    # -- rate limits ----------------------------------------------------------------------
+
+    def bucket(self, operation: str) -> TokenBucket:
+        """The token bucket of one SP-API operation."""
+        if operation not in self.buckets:
+            rate, burst = _DEFAULT_LIMITS.get(operation, (1.0, 5))
+            self.buckets[operation] = TokenBucket(rate=rate, burst=burst, clock=self.clock)
+        return self.buckets[operation]
+
+    def wait_before(self, operation: str, cost: float) -> float:
+        if operation == _LWA_OPERATION:
+            return 0.0
+        bucket = self.bucket(operation)
+        wait = bucket.wait_time()
+        bucket.take()
+        return wait
+
+    def observe(self, reply: Reply, operation: str) -> None:
+        limit = reply.headers.get("x-amzn-ratelimit-limit")
+        if limit and operation != _LWA_OPERATION:
+            # An unreadable header keeps the documented default.
+            with contextlib.suppress(ValueError):
+                self.bucket(operation).set_rate(float(limit))
+
+    def classify(self, reply: Reply, operation: str) -> ConnectorError | None:
+        error = super().classify(reply, operation)
+        if error is None:
+            return None
+        if operation == _LWA_OPERATION and reply.status_code in (400, 401):
+            # invalid_grant / invalid_client: the refresh token or app credentials are bad.
+            message = self._message(operation, f"HTTP {reply.status_code}", reply.text)
+            return AuthError(
+                message,
+                diagnostics=(Diagnostic(code=AuthError.default_code, message=message),),
+                status_code=reply.status_code,
+            )
+        if isinstance(error, QuotaError) and error.retry_after is None:
+            rate = self.bucket(operation).rate
+            error.retry_after = 1.0 / rate if rate > 0 else None
+        return error
+
+    # -- pull -----------------------------------------------------------------------------
+
+    def list_page(
+        self,
+        entity: str,
+        *,
+        cursor: str | None = None,
+        since: datetime | None = None,
+        page_size: int | None = None,
+    ) -> Page:
+        if entity != "order":
+            raise self.rejected(f"listing {entity!r} is not supported; use order_items()")
+        params: dict[str, str | int] = {"MarketplaceIds": ",".join(self.marketplace_ids)}
+        if cursor is not None:
+            params["NextToken"] = cursor
+        else:
+            after = since or datetime(1970, 1, 1, tzinfo=UTC)
+            params["LastUpdatedAfter"] = after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if page_size:
+                params["MaxResultsPerPage"] = min(page_size, 100)
+        reply = self.call(
+            "GET", f"{self.endpoint}/orders/v0/orders", params=params, operation="getOrders"
+        )
+        payload = _payload(reply)
+        orders = payload.get("Orders") if payload is not None else None
+        if not isinstance(orders, list):
+            raise self.malformed_reply(reply, "getOrders", "no payload.Orders list")
+        return Page(
+            entity=entity,
+            items=tuple(o for o in orders if isinstance(o, dict)),
+            cursor=cursor,
+            next_cursor=_next_token(payload),
+            api_version=self.api_version,
+        )
+
+    def order_items(self, order_id: str) -> list[dict[str, Any]]:
+        """Every item of one order, following ``NextToken``."""
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params: dict[str, str | int] = {"NextToken": token} if token else {}
+            reply = self.call(
+                "GET",
+                f"{self.endpoint}/orders/v0/orders/{order_id}/orderItems",
+                params=params,
+                operation="getOrderItems",
+            )
+            payload = _payload(reply)
+            page = payload.get("OrderItems") if payload is not None else None
+            if not isinstance(page, list):
+                raise self.malformed_reply(reply, "getOrderItems", "no payload.OrderItems list")
+            items.extend(i for i in page if isinstance(i, dict))
+            token = _next_token(payload)
+            if token is None:
+                return items
+
+    def get(self, entity: str, id: str) -> dict[str, Any]:
+        if entity != "order":
+            raise self.rejected(f"getting {entity!r} is not supported")
+        reply = self.call("GET", f"{self.endpoint}/orders/v0/orders/{id}", operation="getOrder")
+        payload = _payload(reply)
+        if payload is None:
+            raise self.malformed_reply(reply, "getOrder", "no payload object")
+        return payload
+
+    # -- push -----------------------------------------------------------------------------
+
+    def update(
+        self, entity: str, id: str, record: Mapping[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """Set a listing's merchant-fulfilled quantity (``entity="inventory"``, ``id`` = SKU,
+        ``record = {"quantity": 5, "productType": "PRODUCT"}``) with a Listings Items
+        ``PATCH`` ``replace``: the same patch applied twice leaves the same state, so a retry
+        is safe. SP-API takes no idempotency header, so the key is only logged, to correlate
+        retries."""
+        if entity != "inventory":
+            raise self.rejected(f"updating {entity!r} is not supported")
+        seller = self.secret("AMAZON_SELLER_ID")
+        log.info("amazon: inventory update for %s (idempotency key %s)", id, idempotency_key)
+        quantity = record.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+            raise self.rejected("inventory update needs a non-negative integer 'quantity'")
+        body = {
+            "productType": record.get("productType", "PRODUCT"),
+            "patches": [
+                {
+                    "op": "replace",
+                    "path": "/attributes/fulfillment_availability",
+                    "value": [
+                        {
+                            "fulfillment_channel_code": record.get(
+                                "fulfillment_channel_code", "DEFAULT"
+                            ),
+                            "quantity": quantity,
+                        }
+                    ],
+                }
+            ],
+        }
+        reply = self.call(
+            "PATCH",
+            f"{self.endpoint}/listings/2021-08-01/items/{seller}/{id}",
+            params={"marketplaceIds": ",".join(self.marketplace_ids)},
+            json_body=body,
+            operation="patchListingsItem",
+        )
+        return reply.data if isinstance(reply.data, dict) else {}
+
+    # -- notifications --------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        h = lower_headers(headers)
+        expected = self.secret("AMAZON_WEBHOOK_TOKEN")
+        given = h.get("x-api-key") or h.get("authorization", "").removeprefix("Bearer ")
+        if not signature_matches(given, expected):
+            raise self.bad_signature("the API destination's shared secret does not match")
+        return self.parse_notification(self.parse_webhook_json(body))
+
+    def parse_notification(self, envelope: Mapping[str, Any]) -> WebhookEvent:
+        """Unwrap an SQS/SNS/EventBridge envelope into a :class:`WebhookEvent`."""
+        try:
+            return parse_notification(envelope)
+        except ValueError as exc:
+            raise self.malformed_webhook(str(exc)) from exc
+
+    def record_key(self, entity: str, record: Mapping[str, Any]) -> str | None:
+        order_id = record.get("AmazonOrderId")
+        if order_id is None:
+            return None
+        return f"amazon:{entity}:{order_id}:{record.get('LastUpdateDate', '')}"
+
+
+def parse_notification(envelope: Mapping[str, Any]) -> WebhookEvent:
+    """Turn an SP-API notification, in whatever envelope it arrived, into an event.
+
+    The event id is the notification's own ``NotificationMetadata.NotificationId`` (stable
+    across SQS redeliveries), falling back to the EventBridge event id or the message id.
+
+    >>> event = parse_notification({
+    ...     "MessageId": "sqs-1",
+    ...     "Body": '{"NotificationType": "ORDER_CHANGE", "Payload": {"OrderChangeNotification":'
+    ...             ' {"AmazonOrderId": "903-1"}}, "NotificationMetadata":'
+    ...             ' {"NotificationId": "n-1"}}'})
+    >>> event.entity, event.event_id, event.payload["AmazonOrderId"]
+    ('order', 'n-1', '903-1')
+
+    Raises ``ValueError`` on an envelope it cannot read.
+    """
+    outer_ids: list[str] = []
+    current: Any = envelope
+    for _ in range(4):  # SQS Body -> SNS Message -> EventBridge detail -> notification
+        if not isinstance(current, Mapping):
+            raise ValueError("notification envelope is not a JSON object")
+        if "NotificationType" in current or "notificationType" in current:
+            break
+        outer_ids.extend(
+            current[k] for k in ("id", "MessageId", "messageId") if isinstance(current.get(k), str)
+        )
+        inner = None
+        for key in ("detail", "Body", "body", "Message"):
+            if key in current:
+                inner = current[key]
+                break
+        if inner is None:
+            raise ValueError("no notification found in the envelope")
+        if isinstance(inner, str):
+            try:
+                inner = loads(inner)
+            except ValueError as exc:
+                raise ValueError("envelope body is not valid JSON") from exc
+        current = inner
+    else:
+        raise ValueError("notification is nested too deeply")
+    kind = current.get("NotificationType") or current.get("notificationType")
+    entity = _NOTIFICATION_ENTITY.get(str(kind))
+    if entity is None:
+        raise ValueError(f"unsupported notification type {kind!r}")
+    payload = current.get("Payload") or current.get("payload")
+    if not isinstance(payload, Mapping) or not payload:
+        raise ValueError("notification has no Payload")
+    # The payload holds one object named after the type (OrderChangeNotification, ...).
+    body = next(iter(payload.values())) if len(payload) == 1 else payload
+    if not isinstance(body, Mapping):
+        raise ValueError("notification Payload is not an object")
+    metadata = current.get("NotificationMetadata") or current.get("notificationMetadata") or {}
+    event_id = metadata.get("NotificationId") if isinstance(metadata, Mapping) else None
+    event_id = event_id or (outer_ids[-1] if outer_ids else None)
+    if not event_id:
+        raise ValueError("notification has no NotificationId or message id")
+    return WebhookEvent(
+        channel="amazon",
+        entity=entity,
+        event_id=str(event_id),
+        topic=str(kind),
+        payload=dict(body),
+        api_version=str(current.get("PayloadVersion")) if current.get("PayloadVersion") else None,
+    )
+
+
+def _payload(reply: Reply) -> dict[str, Any] | None:
+    payload = reply.data.get("payload") if isinstance(reply.data, dict) else None
+    return payload if isinstance(payload, dict) else None
+
+
+def _next_token(payload: Mapping[str, Any] | None) -> str | None:
+    token = payload.get("NextToken") if payload is not None else None
+    return str(token) if token else None
