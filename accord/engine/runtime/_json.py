@@ -1,0 +1,68 @@
+"""JSON for the store: Decimal amounts travel as strings, datetimes as ISO-8601 UTC with ``Z``.
+
+>>> from decimal import Decimal
+>>> dumps({"amount": Decimal("10.50"), "currency": "USD"})
+'{"amount":"10.50","currency":"USD"}'
+>>> loads('{"amount": 10.5}')["amount"]
+Decimal('10.5')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["content_hash", "dumps", "loads", "to_jsonable"]
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.isoformat()
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    model_dump = getattr(value, "model_dump", None)
+    if callable(model_dump):
+        return model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"cannot store a {type(value).__name__} as JSON")
+
+
+_ENCODER = json.JSONEncoder(default=_default, separators=(",", ":"), ensure_ascii=False)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON; never writes a float for a Decimal."""
+    return _ENCODER.encode(value)
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON reading every non-integer number as a Decimal (money never becomes float)."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def to_jsonable(value: Any) -> Any:
+    """The plain-JSON form of ``value`` (what :func:`dumps` would write), as Python objects."""
+    return json.loads(dumps(value))
+
+
+def content_hash(value: Any) -> str:
+    """A stable digest of a JSON-able value (keys sorted), used for idempotency keys."""
+    text = json.dumps(value, default=_default, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
