@@ -1,0 +1,245 @@
+"""``accord validate``: check mapping specs, lookup tables, rule packs, case files and the
+project config, reporting every problem as ``file:line:col`` with a code and a severity.
+
+Which checker runs is decided by the file name, then by the content:
+
+=============================  ============================================================
+``*.cases.yaml``               sidecar case file (structure, names, subject next to it)
+``*.rules``                    rule pack
+``accord.yaml``                project config (also any YAML with ``channels:``/``flows:``)
+YAML with ``mapping:``         mapping spec (schema, then semantic checks)
+YAML with ``table:``           lookup table
+YAML with only ``definitions``  shared definitions (loaded; checked where included)
+=============================  ============================================================
+
+Folders are walked for ``*.yaml``, ``*.yml`` and ``*.rules``; YAML files that are none of the
+above are skipped there (a file named explicitly gets a ``CLI004`` warning instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from accord.cli import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS
+from accord.cli.output import DIAGNOSTIC_FORMATS, add_format_argument, render, resolve_format
+from accord.cli.progress import Progress
+from accord.diagnostics import Diagnostic, Severity
+from accord.errors import AccordError
+
+__all__ = ["detect_kind", "register", "validate_paths"]
+
+EXAMPLES = """\
+examples:
+  accord validate                          # mappings/ and rules/ under the current folder
+  accord validate mappings/shopify/order.inbound.yaml rules/
+  accord validate --format sarif . > accord.sarif
+  accord validate --format junit --strict . > validate.xml
+"""
+
+SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache", "out"}
+SUFFIXES = (".yaml", ".yml", ".rules")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check specs, lookup tables, rule packs, case files and the project config",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "paths", nargs="*", type=Path, help="files or folders (default: mappings rules accord.yaml)"
+    )
+    add_format_argument(parser, DIAGNOSTIC_FORMATS)
+    parser.add_argument("--strict", action="store_true", help="warnings fail too")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    paths: list[Path] = list(args.paths) or [
+        p for p in (Path("mappings"), Path("rules"), Path("accord.yaml")) if p.exists()
+    ]
+    if not paths:
+        print(
+            "accord validate: nothing to validate (no paths given and no mappings/, rules/ "
+            "or accord.yaml here)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    files, diagnostics, unreadable, internal = validate_paths(paths)
+    fmt = resolve_format(args.format)
+    sources = _sources(diagnostics) if fmt == "text" else None
+    print(render(diagnostics, fmt, files=[str(f) for f in files], sources=sources))
+    if unreadable or internal:
+        return EXIT_INTERNAL
+    failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}
+    if any(Severity(d.severity) in failing for d in diagnostics):
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def _sources(diagnostics: Sequence[Diagnostic]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for file in {d.file for d in diagnostics if d.file and d.line is not None}:
+        try:
+            out[file] = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+    return out
+
+
+def _walk(paths: Sequence[Path]) -> Iterator[tuple[Path, bool]]:
+    """Files to check, with whether each was named explicitly."""
+    for path in paths:
+        if path.is_dir():
+            for found in sorted(path.rglob("*")):
+                parents = found.relative_to(path).parts[:-1]
+                if (
+                    found.is_file()
+                    and found.name.endswith(SUFFIXES)
+                    and not SKIP_DIRS.intersection(parents)
+                ):
+                    yield found, False
+        else:
+            yield path, True
+
+
+def detect_kind(path: Path, data: object = None) -> str | None:
+    """``cases``, ``rules``, ``project``, ``mapping``, ``lookup``, ``definitions`` or ``None``.
+
+    >>> detect_kind(Path("x/order.inbound.cases.yaml")), detect_kind(Path("refunds.rules"))
+    ('cases', 'rules')
+    >>> detect_kind(Path("a.yaml"), {"mapping": "shopify.order.inbound"})
+    'mapping'
+    """
+    name = path.name
+    if name.endswith((".cases.yaml", ".cases.yml")):
+        return "cases"
+    if name.endswith(".rules"):
+        return "rules"
+    if name in ("accord.yaml", "accord.yml"):
+        return "project"
+    if isinstance(data, dict):
+        if "mapping" in data:
+            return "mapping"
+        if "table" in data:
+            return "lookup"
+        if "cases" in data:
+            return "cases"
+        if "channels" in data or "flows" in data:
+            return "project"
+        if "definitions" in data:
+            return "definitions"
+    return None
+
+
+def _checker(kind: str) -> Callable[[Path], list[Diagnostic]]:
+    if kind == "cases":
+        from accord.testing.cases import check_case_file
+
+        return check_case_file
+    if kind == "rules":
+        from accord.engine.rules import check_rules_file
+
+        return check_rules_file
+    if kind == "project":
+        from accord.engine.runtime import check_project_file
+
+        return check_project_file
+    if kind == "mapping":
+        from accord.engine.mapping.check import check_spec_file
+
+        return check_spec_file
+    if kind == "lookup":
+        from accord.engine.mapping.check import check_lookup_file
+
+        return check_lookup_file
+    return _check_yaml_only
+
+
+def _check_yaml_only(path: Path) -> list[Diagnostic]:
+    from accord.engine.yamlsource import load_yaml
+
+    try:
+        return list(load_yaml(path).diagnostics)
+    except AccordError as exc:
+        return list(exc.diagnostics)
+
+
+def validate_paths(
+    paths: Sequence[Path],
+) -> tuple[list[Path], list[Diagnostic], bool, bool]:
+    """Check every file under ``paths``.
+
+    Returns the files checked, every diagnostic, whether some input was unreadable and
+    whether a checker failed internally (both exit with 3).
+    """
+    from accord.engine.yamlsource import load_yaml
+
+    todo = list(_walk(paths))
+    files: list[Path] = []
+    diagnostics: list[Diagnostic] = []
+    unreadable = internal = False
+    with Progress(total=len(todo), label="validate") as bar:
+        for path, explicit in todo:
+            bar.advance()
+            if not path.exists():
+                diagnostics.append(
+                    Diagnostic(code="CLI001", message="no such file or folder", file=str(path))
+                )
+                unreadable = True
+                continue
+            kind = detect_kind(path)
+            if kind is None:
+                try:
+                    loaded = load_yaml(path)
+                except AccordError as exc:
+                    files.append(path)
+                    diagnostics.extend(exc.diagnostics)
+                    continue
+                kind = detect_kind(path, loaded.data)
+            if kind is None:
+                if explicit:
+                    files.append(path)
+                    diagnostics.append(
+                        Diagnostic(
+                            code="CLI004",
+                            message="not an accord file (no mapping:, table:, cases:, "
+                            "definitions: or project keys); skipped",
+                            severity=Severity.WARNING,
+                            file=str(path),
+                        )
+                    )
+                continue
+            files.append(path)
+            try:
+                found = _checker(kind)(path)
+            except ImportError as exc:
+                internal = True
+                diagnostics.append(
+                    Diagnostic(
+                        code="CLI002",
+                        message=f"cannot check a {kind} file: checker unavailable ({exc})",
+                        file=str(path),
+                    )
+                )
+                continue
+            except AccordError as exc:  # a checker that raised instead of returning
+                found = list(exc.diagnostics) or [
+                    Diagnostic(code=exc.code, message=exc.message, file=str(path))
+                ]
+            except Exception as exc:  # a checker bug: report it, keep checking the rest
+                internal = True
+                found = [
+                    Diagnostic(
+                        code="CLI003",
+                        message=f"internal error while checking: {type(exc).__name__}: {exc}",
+                        file=str(path),
+                    )
+                ]
+            diagnostics.extend(found)
+    return files, diagnostics, unreadable, internal
