@@ -1,0 +1,109 @@
+"""``accord serve``: an ASGI webhook receiver (starlette).
+
+``POST /webhooks/{channel}`` verifies the delivery with that channel's connector, then hands
+the event to the engine through a :class:`~accord.connectors.sink.SinkWorker`:
+
+* a bad or missing signature answers **401** and nothing reaches the engine;
+* a body the connector cannot read answers **400**; an unknown channel **404**;
+* otherwise the engine's verdict comes back as **200** ``{"status": "processed" | "duplicate"
+  | ...}``. The engine deduplicates on the event id, so a channel's redelivery is answered
+  ``duplicate`` and processed once;
+* if the engine has not answered within ``ack_timeout`` seconds the delivery is acknowledged
+  with **202** ``accepted`` and finishes in the background: channels give up (and retry) after
+  a few seconds, and a slow database should not turn into a redelivery storm;
+* if the engine fails (its store is down), **503**, so the channel delivers again later.
+
+``GET /healthz`` answers ``ok``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from accord.clock import Clock, SystemClock
+from accord.errors import AccordError, AuthError, ErrorClass
+
+from .base import Connector
+from .sink import EventSink, SinkWorker
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("accord.connectors.server")
+
+#: Larger bodies are refused (413): no channel sends webhooks anywhere near this size.
+MAX_BODY = 5 * 1024 * 1024
+
+
+def create_app(
+    connectors: Mapping[str, Connector],
+    sink: EventSink | Callable[[], EventSink],
+    *,
+    clock: Clock | None = None,
+    ack_timeout: float = 4.0,
+    max_body: int = MAX_BODY,
+) -> Starlette:
+    """Build the webhook app for ``connectors`` (keyed by channel) feeding ``sink``.
+
+    ``sink`` may be a factory; it is then called once, on the worker thread, at startup.
+    """
+    clock = clock or SystemClock()
+    worker = SinkWorker(sink)
+
+    async def receive(request: Request) -> Response:
+        channel = request.path_params["channel"]
+        connector = connectors.get(channel)
+        if connector is None:
+            return JSONResponse({"error": "CONN014", "message": "unknown channel"}, 404)
+        declared = request.headers.get("content-length", "0")
+        if declared.isdigit() and int(declared) > max_body:
+            return JSONResponse({"error": "CONN012", "message": "body too large"}, 413)
+        body = await request.body()
+        if len(body) > max_body:
+            return JSONResponse({"error": "CONN012", "message": "body too large"}, 413)
+        received_at = clock.now()
+        try:
+            event = connector.verify_webhook(request.headers, body)
+        except AuthError as exc:
+            log.warning("%s webhook refused: %s", channel, exc.code)
+            return JSONResponse({"error": exc.code, "message": "signature invalid"}, 401)
+        except AccordError as exc:
+            return JSONResponse({"error": exc.code, "message": str(exc)}, 400)
+        future = worker.submit(event, received_at)
+        try:
+            result = await asyncio.wait_for(asyncio.wrap_future(future), ack_timeout)
+        except TimeoutError:
+            return JSONResponse({"status": "accepted", "event_id": event.event_id}, 202)
+        except AccordError as exc:
+            status = 503 if exc.error_class in (ErrorClass.TRANSIENT, ErrorClass.QUOTA) else 500
+            return JSONResponse({"error": exc.code, "event_id": event.event_id}, status)
+        except Exception:
+            log.exception("%s webhook %s: the engine failed", channel, event.event_id)
+            return JSONResponse({"error": "internal", "event_id": event.event_id}, 500)
+        return JSONResponse({"status": str(result.status), "event_id": event.event_id}, 200)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(worker.start)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(worker.stop)
+
+    return Starlette(
+        routes=[
+            Route("/webhooks/{channel}", receive, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
