@@ -206,3 +206,28 @@ def test_golden_unquoted_version_hint() -> None:
         "             ^^^^\n"
         '    hint: quote the value: "..."'
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "fields:\n  email: customer.email\n",  # a bare string is short for {from: ...}
+        "lookups:\n  s: {table: {a: b}, default: c}\nfields:\n  t: {from: t, lookup: s}\n",
+        "include: defs.yaml\nunwrap: order\nfields:\n  t: {from: t, empty: missing}\n",
+        "fields:\n  t: {from: t, as: datetime, format: '%d/%m/%Y', tz: Europe/Paris}\n",
+        "fields:\n  t: {from: t, as: datetime, epoch: ms}\n",
+        "fields:\n  a: {from: a, use: address}\n  b: {each: items, wrap: true, use: line}\n",
+        "fields:\n  t: {default: 0}\n",
+    ],
+)
+def test_valid_spellings_the_spec_model_accepts(body: str) -> None:
+    assert _codes(HEADER + body) == []
+
+
+def test_closest_prefers_transpositions_and_prefixes() -> None:
+    from accord.engine.mapping.schema import closest
+
+    assert closest("form", ["format", "from"]) == "from"
+    assert closest("integer", ["string", "int", "decimal"]) == "int"
+    assert closest("defualt", ["table", "default"]) == "default"
+    assert closest("zzz", ["from", "value"]) is None

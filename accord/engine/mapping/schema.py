@@ -62,6 +62,7 @@ __all__ = [
     "MAPPING_SPEC_SCHEMA",
     "SCHEMA_FILES",
     "TOP_LEVEL_KEYS",
+    "closest",
     "schema_text",
     "validate_lookup",
     "validate_spec",
@@ -74,8 +75,10 @@ _ID_BASE: Final = "https://accord.dev/schemas/"
 COERCIONS: Final = ("string", "int", "decimal", "bool", "money", "datetime", "date")
 
 _NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+#: A list of paths; a single path may be written without the list.
 _PATH_LIST = {
-    "type": "array",
+    "type": ["array", "string"],
+    "minLength": 1,
     "items": {"type": "string", "minLength": 1},
     "uniqueItems": True,
 }
@@ -147,6 +150,16 @@ _FIELD_RULE_PROPERTIES: dict[str, Any] = {
         "type": "string",
         "minLength": 1,
     },
+    "format": {
+        "description": "For `as: datetime`/`date`: a strptime format for unusual timestamps.",
+        "type": "string",
+        "minLength": 1,
+    },
+    "epoch": {
+        "description": "For `as: datetime`/`date`: numbers are epoch seconds (`s`) or "
+        "milliseconds (`ms`).",
+        "enum": ["s", "ms"],
+    },
     "map": {
         "description": "A value table: source value -> output value.",
         "type": "object",
@@ -159,8 +172,10 @@ _FIELD_RULE_PROPERTIES: dict[str, Any] = {
         "enum": ["error", "warn"],
     },
     "lookup": {
-        "description": "Map the value through a lookup table declared under `lookups:`.",
-        "type": "object",
+        "description": "Map the value through a lookup table declared under `lookups:`: "
+        "`{table: NAME}` or just `NAME`.",
+        "type": ["object", "string"],
+        "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
         "properties": {"table": _NAME},
         "required": ["table"],
         "additionalProperties": False,
@@ -198,6 +213,8 @@ _FIELD_RULE_PROPERTIES: dict[str, Any] = {
 
 #: The keys a field rule may have.
 FIELD_RULE_KEYS: Final = tuple(_FIELD_RULE_PROPERTIES)
+
+_SINGLE_VALUE_KEYS: Final = ("as", "map", "lookup", "transform", "value")
 
 _FIELD_RULE: dict[str, Any] = {
     "type": "object",
@@ -247,6 +264,19 @@ _FIELD_RULE: dict[str, Any] = {
         _requires_as(["money"], "currency"),
         _requires_as(["money"], "money"),
         _requires_as(["datetime", "date"], "tz"),
+        _requires_as(["datetime", "date"], "format"),
+        _requires_as(["datetime", "date"], "epoch"),
+        _combination(
+            "'use' and 'fields' are alternatives",
+            {"required": ["use", "fields"]},
+            {"not": {"required": ["use", "fields"]}},
+        ),
+        _combination(
+            "'fields'/'use' map an object; 'as', 'map', 'lookup', 'transform' and 'value' "
+            "apply to single values",
+            {"anyOf": [{"required": ["fields"]}, {"required": ["use"]}]},
+            {"not": {"anyOf": [{"required": [k]} for k in _SINGLE_VALUE_KEYS]}},
+        ),
     ],
 }
 
@@ -286,7 +316,8 @@ _HEADER: dict[str, Any] = {
     },
     "inputs": {
         "description": "Named inputs: the mapping takes a dict of payloads.",
-        "type": "array",
+        "type": ["array", "string"],
+        "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
         "items": _NAME,
         "minItems": 1,
         "uniqueItems": True,
@@ -296,16 +327,27 @@ _HEADER: dict[str, Any] = {
         **_PATH_LIST,
     },
     "lookups": {
-        "description": "Lookup tables: name -> table file, relative to this file.",
+        "description": "Lookup tables: name -> table file (relative to this file) or an "
+        "inline table `{table: {...}, default: ...}`.",
         "type": "object",
         "propertyNames": _NAME,
-        "additionalProperties": {"type": "string", "minLength": 1},
+        "additionalProperties": {
+            "anyOf": [{"type": "string", "minLength": 1}, {"$ref": "#/definitions/lookupTable"}]
+        },
     },
     "definitions": {
         "description": "Named sub-mappings, applied with `use:`.",
         "type": "object",
         "propertyNames": _NAME,
-        "additionalProperties": {"$ref": "#/definitions/fieldRule"},
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "fields": {"$ref": "#/definitions/fieldMap"},
+                "description": {"type": "string"},
+            },
+            "required": ["fields"],
+            "additionalProperties": False,
+        },
     },
     "fields": {"$ref": "#/definitions/fieldMap"},
     "extra": {
@@ -320,6 +362,23 @@ _HEADER: dict[str, Any] = {
 
 #: The keys a spec file may have at its top level.
 TOP_LEVEL_KEYS: Final = tuple(_HEADER)
+
+_LOOKUP_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "$schema": {"type": "string"},
+        "description": {"type": "string"},
+        "table": {
+            "description": "Channel value -> canonical value.",
+            "type": "object",
+            "additionalProperties": _SCALAR,
+            "minProperties": 1,
+        },
+        "default": {"description": "The value for keys not in the table.", **_SCALAR},
+    },
+    "required": ["table"],
+    "additionalProperties": False,
+}
 
 MAPPING_SPEC_SCHEMA: Final[dict[str, Any]] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
@@ -357,7 +416,12 @@ MAPPING_SPEC_SCHEMA: Final[dict[str, Any]] = {
             "additionalProperties": {"$ref": "#/definitions/fieldRule"},
             "minProperties": 1,
         },
-        "fieldRule": _FIELD_RULE,
+        "fieldRule": {
+            "description": "How to produce one target field; a bare string is short for "
+            "`{from: ...}`.",
+            "anyOf": [{"type": "string", "minLength": 1}, _FIELD_RULE],
+        },
+        "lookupTable": _LOOKUP_BODY,
     },
 }
 
@@ -366,20 +430,7 @@ LOOKUP_TABLE_SCHEMA: Final[dict[str, Any]] = {
     "$id": _ID_BASE + "lookup-table.schema.json",
     "title": "accord lookup table",
     "description": "A value table used by a mapping's `lookup: {table: NAME}`.",
-    "type": "object",
-    "properties": {
-        "$schema": {"type": "string"},
-        "description": {"type": "string"},
-        "table": {
-            "description": "Channel value -> canonical value.",
-            "type": "object",
-            "additionalProperties": _SCALAR,
-            "minProperties": 1,
-        },
-        "default": {"description": "The value for keys not in the table.", **_SCALAR},
-    },
-    "required": ["table"],
-    "additionalProperties": False,
+    **_LOOKUP_BODY,
 }
 
 #: Published file name -> schema.
@@ -387,6 +438,43 @@ SCHEMA_FILES: Final = {
     "mapping-spec.schema.json": MAPPING_SPEC_SCHEMA,
     "lookup-table.schema.json": LOOKUP_TABLE_SCHEMA,
 }
+
+
+def closest(word: str, options: Iterable[str]) -> str | None:
+    """The option a misspelt ``word`` most likely meant, or ``None``.
+
+    Ranks by edit distance counting a swap of two neighbours as one edit (the commonest
+    typo), then by similarity, so ``form`` suggests ``from`` rather than ``format``.
+
+    >>> closest("form", ["format", "from", "fields"]), closest("xyz", ["from"])
+    ('from', None)
+    """
+    best: tuple[int, float, str] | None = None
+    for option in options:
+        distance = _edit_distance(word.lower(), option.lower())
+        ratio = difflib.SequenceMatcher(None, word.lower(), option.lower()).ratio()
+        low, opt = word.lower(), option.lower()
+        prefix = min(len(low), len(opt)) >= 3 and (low.startswith(opt) or opt.startswith(low))
+        if distance > max(1, len(option) // 3) and ratio < 0.75 and not prefix:
+            continue
+        rank = (distance, -ratio, option)
+        if best is None or rank < best:
+            best = rank
+    return best[2] if best else None
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
 
 
 def schema_text(schema: dict[str, Any]) -> str:
@@ -437,16 +525,24 @@ def _validate(doc: LoadedYaml, schema_name: str, what: str) -> list[Diagnostic]:
 
 
 def _leaves(errors: Iterable[SchemaViolation]) -> Iterable[SchemaViolation]:
-    """Replace each anyOf/oneOf failure by its most relevant branch (jsonschema's best_match
-    ordering), unless every branch is a plain type mismatch, which reads better whole."""
+    """Replace each anyOf/oneOf failure by the errors of the branch the value was meant for
+    (the one whose type matches; jsonschema's relevance breaks ties). When no branch has the
+    right type, the failure stays whole and reads "expected a string or a mapping"."""
     for error in sorted(errors, key=relevance):
         if error.validator in ("anyOf", "oneOf") and error.context and not _is_own(error):
-            branches = sorted(error.context, key=relevance)
-            if not all(e.validator == "type" for e in branches):
-                deepest = max(branches, key=lambda e: (len(e.absolute_path), -relevance(e)[0]))
-                yield from _leaves([deepest])
+            branches: dict[Any, list[SchemaViolation]] = {}
+            for sub in error.context:
+                branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+            live = [errs for errs in branches.values() if not _type_failed(errs)]
+            if live:
+                best = min(live, key=lambda errs: min(relevance(e) for e in errs))
+                yield from _leaves(best)
                 continue
         yield error
+
+
+def _type_failed(errors: Iterable[SchemaViolation]) -> bool:
+    return any(e.validator == "type" and not e.relative_path for e in errors)
 
 
 def _is_own(error: SchemaViolation) -> bool:
@@ -471,8 +567,8 @@ def _diagnose(doc: LoadedYaml, error: SchemaViolation, root: dict[str, Any]) -> 
         for key in instance:
             if key in allowed:
                 continue
-            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            mean = f" (did you mean '{close[0]}'?)" if close else ""
+            close = closest(str(key), allowed)
+            mean = f" (did you mean '{close}'?)" if close else ""
             message = f"unknown key '{key}'{where}{mean}"
             if not close and allowed:
                 expected = ", ".join(a for a in allowed if a != "$schema")
@@ -492,19 +588,22 @@ def _diagnose(doc: LoadedYaml, error: SchemaViolation, root: dict[str, Any]) -> 
             if validator == "enum"
             else [str(error.validator_value)]
         )
-        close = difflib.get_close_matches(str(instance), options, n=1, cutoff=0.5)
-        mean = f" (did you mean '{close[0]}'?)" if close else ""
+        close = closest(str(instance), options)
+        mean = f" (did you mean '{close}'?)" if close else ""
         message = f"{_show(instance)} is not one of {', '.join(options)}{where}{mean}"
         return [doc.diagnostic("SPEC004", message, path)]
     if validator == "type" or (
-        validator in ("anyOf", "oneOf")
-        and error.context
-        and all(e.validator == "type" for e in error.context)
+        validator in ("anyOf", "oneOf") and error.context and _type_failed(error.context)
     ):
         types = (
             error.validator_value
             if validator == "type"
-            else [t for e in error.context for t in _as_list(e.validator_value)]
+            else [
+                t
+                for e in error.context
+                if e.validator == "type" and not e.relative_path
+                for t in _as_list(e.validator_value)
+            ]
         )
         expected = " or ".join(_TYPE_WORDS.get(t, t) for t in _as_list(types))
         hint: str | None = None
