@@ -1,0 +1,859 @@
+"""The Engine: one call takes a channel payload to canonical record, decisions, ledger effects,
+outbound payloads and an audit entry, exactly once.
+
+>>> from accord.engine.runtime import Engine            # doctest: +SKIP
+>>> with Engine.from_project("accord.yaml") as engine:  # doctest: +SKIP
+...     result = engine.ingest("shopify", "order", payload, event_id="b54557e4")
+...     result.status, result.outbound.keys()
+
+The pipeline of one event (the stages before the transaction are pure CPU work):
+
+1. parse (bytes/str JSON, floats read as Decimal) and find the project's flow;
+2. apply the inbound mapping, validate against the canonical model;
+3. in one store transaction: claim the event key (event id, else a hash of the payload);
+   compare with the stored record by natural key (channel + external id + ``updated_at``:
+   equal is a duplicate, older is stale and never overwrites); evaluate the flow's rule packs
+   with ledger facts; apply the outbound mappings; write the record, the ledger deltas, the
+   available-to-sell updates and the audit entries.
+
+Any failure (parse, mapping, validation, rule error, quarantine, store refusal) goes to the
+dead-letter store with the raw payload, its :class:`~accord.errors.ErrorClass`, diagnostics and
+an attempt count, and the event stays unprocessed so a redelivery or ``accord dlq retry`` runs
+it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+from accord.clock import Clock, SystemClock
+from accord.diagnostics import Diagnostic, Severity
+from accord.engine.runtime import _json, ledger
+from accord.engine.runtime.config import FlowConfig, Project, load_project
+from accord.engine.runtime.store import AuditEntry, Store, Tx, iso, open_store
+from accord.errors import AccordError, ErrorClass, StoreError
+
+__all__ = ["Engine", "Event", "Result"]
+
+# Result statuses.
+PROCESSED = "processed"
+DUPLICATE = "duplicate"
+STALE = "stale"
+DEAD_LETTERED = "dead_lettered"
+QUARANTINED = "quarantined"
+
+
+class MappingLike(Protocol):
+    """What the engine needs from a compiled mapping."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> Any: ...
+
+    def apply(self, payload: Any, *, record_id: str | None = None) -> dict[str, Any]: ...
+
+
+class CatalogLike(Protocol):
+    def find(self, channel: str, entity: str, direction: str) -> MappingLike: ...
+
+
+class RuleSetLike(Protocol):
+    def evaluate(
+        self, record: Mapping[str, Any], *, facts: Mapping[str, Any] = ..., now: Any = ...
+    ) -> Any: ...
+
+
+#: Validates a mapped record as canonical ``entity``; raises ValidationError.
+Validator = Callable[[str, dict[str, Any], str | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One inbound event for :meth:`Engine.ingest_many`."""
+
+    channel: str
+    entity: str
+    payload: Any
+    event_id: str | None = None
+    received_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Result:
+    """What happened to one event.
+
+    ``status`` is ``processed``, ``duplicate`` (seen before: the first result is returned),
+    ``stale`` (older than the stored state: not applied), ``dead_lettered`` or
+    ``quarantined`` (kept in the dead-letter store under ``dlq_id``).
+    """
+
+    status: str
+    channel: str
+    entity: str
+    event_id: str | None = None
+    record_id: str | None = None
+    record: dict[str, Any] | None = None
+    decisions: dict[str, Any] = field(default_factory=dict)
+    outbound: dict[str, Any] = field(default_factory=dict)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    dlq_id: int | None = None
+    version: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (PROCESSED, DUPLICATE, STALE)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (amounts as strings, times ISO-8601 ``Z``)."""
+        out: dict[str, Any] = _json.to_jsonable(
+            {
+                "status": self.status,
+                "channel": self.channel,
+                "entity": self.entity,
+                "event_id": self.event_id,
+                "record_id": self.record_id,
+                "version": self.version,
+                "record": self.record,
+                "decisions": {k: _decision_dict(v) for k, v in self.decisions.items()},
+                "outbound": self.outbound,
+                "ledger": self.ledger,
+                "diagnostics": [d.to_dict() for d in self.diagnostics],
+                "dlq_id": self.dlq_id,
+            }
+        )
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, status: str | None = None) -> Result:
+        return cls(
+            status=status or data["status"],
+            channel=data["channel"],
+            entity=data["entity"],
+            event_id=data.get("event_id"),
+            record_id=data.get("record_id"),
+            record=data.get("record"),
+            decisions=dict(data.get("decisions") or {}),
+            outbound=dict(data.get("outbound") or {}),
+            ledger=list(data.get("ledger") or []),
+            diagnostics=[Diagnostic.from_dict(d) for d in data.get("diagnostics") or []],
+            dlq_id=data.get("dlq_id"),
+            version=data.get("version"),
+        )
+
+
+def _decision_dict(decision: Any) -> Any:
+    to_dict = getattr(decision, "to_dict", None)
+    return to_dict() if callable(to_dict) else decision
+
+
+def _outcome_kinds(decision: Any) -> set[str]:
+    """The action kinds a decision carries (``approve``, ``quarantine``, ``set``...)."""
+    kinds: set[str] = set()
+    for attr in ("quarantined", "rejected"):
+        if getattr(decision, attr, False) is True:
+            kinds.add(attr[:-2] if attr == "rejected" else "quarantine")
+    outcomes = getattr(decision, "outcomes", None)
+    if outcomes is None and isinstance(decision, Mapping):
+        outcomes = decision.get("outcomes")
+    if isinstance(outcomes, Mapping):
+        kinds.update(str(k) for k in outcomes)
+    elif isinstance(outcomes, Iterable) and not isinstance(outcomes, (str, bytes)):
+        for o in outcomes:
+            kind = o.get("kind") if isinstance(o, Mapping) else getattr(o, "kind", o)
+            kinds.add(str(kind))
+    return kinds
+
+
+def _decision_reasons(name: str, decision: Any) -> list[Any]:
+    data = _decision_dict(decision)
+    if isinstance(data, Mapping):
+        for key in ("reasons", "fired", "trace"):
+            if data.get(key):
+                return [{"ruleset": name, key: _json.to_jsonable(data[key])}]
+    return [{"ruleset": name}]
+
+
+def _buffer_from(decision: Any) -> int | None:
+    """A ``buffer`` value set by the buffer-stock rules, when the decision has one."""
+    for source in (getattr(decision, "values", None), getattr(decision, "outcomes", None),
+                   _decision_dict(decision)):  # fmt: skip
+        if isinstance(source, Mapping):
+            for key in ("buffer", "set"):
+                value = source.get(key)
+                if isinstance(value, Mapping):
+                    value = value.get("buffer")
+                if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+                    return int(value)
+    return None
+
+
+def _parse_ts(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, str):
+        try:
+            return iso(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return value
+    return None
+
+
+def _diag(code: str, message: str, *, record_id: str | None = None,
+          severity: Severity = Severity.ERROR) -> Diagnostic:  # fmt: skip
+    return Diagnostic(code=code, message=message, record_id=record_id, severity=severity)
+
+
+class _Failure(Exception):
+    """Carries a classified failure out of a stage to the dead-letter path."""
+
+    def __init__(self, error: AccordError, status: str = DEAD_LETTERED) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.status = status
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """An event after the pure stages: parsed, mapped and validated (or failed)."""
+
+    channel: str
+    entity: str
+    event_id: str | None
+    event_key: str
+    raw: str
+    received_at: str
+    flow: FlowConfig | None = None
+    target: str | None = None
+    record: dict[str, Any] | None = None
+    record_id: str | None = None
+    external_id: str | None = None
+    updated_at: str | None = None
+    hash: str = ""
+    mapping: MappingLike | None = None
+    failure: _Failure | None = None
+
+
+class Engine:
+    """Applies a project's flows to events, with state in a :class:`Store`.
+
+    Build one with :meth:`from_project`; the constructor takes the parts directly so tests and
+    embedders can plug in their own catalog, rule sets and validator. Safe to share between
+    threads (each thread uses its own store connection).
+    """
+
+    def __init__(
+        self,
+        project: Project,
+        store: Store,
+        *,
+        catalog: CatalogLike,
+        rulesets: Mapping[str, RuleSetLike] | None = None,
+        validator: Validator | None = None,
+        clock: Clock | None = None,
+        batch_size: int = 500,
+    ) -> None:
+        self.project = project
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.batch_size = batch_size
+        self._catalog = catalog
+        self._rulesets = dict(rulesets or {})
+        self._validator = validator
+        self._inbound: dict[tuple[str, str], MappingLike | AccordError] = {}
+        self._outbound: dict[tuple[str, str], MappingLike | AccordError] = {}
+        self._lock = threading.Lock()
+        for flow in project.flows:
+            self._resolve(flow.source.channel, flow.source.entity, "inbound")
+            for dest in flow.to:
+                self._resolve(dest.channel, dest.entity, "outbound")
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_project(
+        cls,
+        path: str | os.PathLike[str] | Project,
+        *,
+        store_url: str | None = None,
+        clock: Clock | None = None,
+        batch_size: int = 500,
+    ) -> Engine:
+        """Load ``accord.yaml``, compile its mappings and rule packs, open (and migrate) the
+        store. ``store_url`` overrides the project's ``store:``."""
+        project = path if isinstance(path, Project) else load_project(Path(path))
+        from accord.engine.runtime.wiring import build_parts
+
+        catalog, rulesets, validator = build_parts(project)
+        store = open_store(store_url or project.store_url, base_dir=project.root)
+        return cls(project, store, catalog=catalog, rulesets=rulesets, validator=validator,
+                   clock=clock, batch_size=batch_size)  # fmt: skip
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _resolve(self, channel: str, entity: str, direction: str) -> MappingLike | AccordError:
+        cache = self._inbound if direction == "inbound" else self._outbound
+        key = (channel, entity)
+        if key not in cache:
+            ch = self.project.channels.get(channel)
+            kind = ch.kind if ch is not None else channel
+            try:
+                cache[key] = self._catalog.find(kind, entity, direction)
+            except AccordError as exc:
+                cache[key] = exc  # reported per event, so one bad spec does not stop the rest
+        return cache[key]
+
+    # -- public API ------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        channel: str,
+        entity: str,
+        payload: Any,
+        *,
+        event_id: str | None = None,
+        received_at: datetime | None = None,
+    ) -> Result:
+        """Process one event; see the module docstring for the pipeline."""
+        prepared = self._prepare(Event(channel, entity, payload, event_id, received_at))
+        return self.store.run(lambda tx: self._apply(tx, prepared))
+
+    def ingest_many(self, events: Iterable[Event | Mapping[str, Any]]) -> Iterator[Result]:
+        """Process a stream of events, committing once per batch (``batch_size``).
+
+        Results come back in input order as each batch commits. A failure inside one event
+        dead-letters that event only.
+        """
+        batch: list[_Prepared] = []
+        for ev in events:
+            if not isinstance(ev, Event):
+                ev = Event(**ev)
+            batch.append(self._prepare(ev))
+            if len(batch) >= self.batch_size:
+                yield from self._apply_batch(batch)
+                batch = []
+        if batch:
+            yield from self._apply_batch(batch)
+
+    def retry_dead_letter(self, dlq_id: int) -> Result:
+        """Reprocess a dead-lettered event from its raw payload (after a spec fix).
+
+        Success marks the dead letter ``resolved``; another failure bumps its attempt count.
+        """
+        with self.store.transaction() as tx:
+            dl = tx.dead_letter(dlq_id)
+        if dl is None:
+            raise StoreError(diagnostics=[_diag("STORE030", f"no dead letter {dlq_id}")])
+        received = datetime.fromisoformat(dl.received_at.replace("Z", "+00:00")) if (
+            dl.received_at) else None  # fmt: skip
+        prepared = self._prepare(
+            Event(dl.channel, dl.entity, dl.raw_payload, dl.event_id, received),
+            event_key=dl.event_key,
+        )
+        return self.store.run(lambda tx: self._apply(tx, prepared))
+
+    def drop_dead_letter(self, dlq_id: int) -> bool:
+        """Give up on a dead letter (kept for the record with status ``dropped``)."""
+        now = iso(self.clock.now())
+        with self.store.transaction() as tx:
+            return tx.set_dead_letter_status(dlq_id, "dropped", now)
+
+    def enqueue(self, events: Iterable[Event]) -> int:
+        """Put events on the database queue for ``accord run`` workers; returns how many were
+        new (an event already queued, by key, is not queued twice)."""
+        rows = []
+        for ev in events:
+            raw = ev.payload if isinstance(ev.payload, str) else (
+                ev.payload.decode() if isinstance(ev.payload, bytes) else _json.dumps(ev.payload)
+            )  # fmt: skip
+            key = self._event_key(ev.channel, ev.entity, ev.event_id, raw)
+            at = iso(ev.received_at) if ev.received_at else None
+            rows.append((key, ev.channel, ev.entity, ev.event_id, raw, at))
+        added = 0
+        for start in range(0, len(rows), self.batch_size):
+            chunk = rows[start : start + self.batch_size]
+            added += self.store.run(partial(_enqueue_rows, rows=chunk))
+        return added
+
+    def process_queue(self, worker: str, *, limit: int | None = None) -> int:
+        """Claim and process queued events batch by batch until the queue is empty (or
+        ``limit`` events are done); returns the number processed. Claim, processing and the
+        ``done`` mark share one transaction, so a killed worker loses nothing."""
+        done = 0
+        while limit is None or done < limit:
+            size = self.batch_size if limit is None else min(self.batch_size, limit - done)
+            n = self.store.run(partial(self._process_claimed, worker=worker, size=size))
+            if n == 0:
+                break
+            done += n
+        return done
+
+    def _process_claimed(self, tx: Tx, *, worker: str, size: int) -> int:
+        items = tx.claim_queue(size)
+        for item in items:
+            received = (
+                datetime.fromisoformat(item.received_at.replace("Z", "+00:00"))
+                if item.received_at else None
+            )  # fmt: skip
+            prepared = self._prepare(
+                Event(item.channel, item.entity, item.payload, item.event_id, received),
+                event_key=item.event_key,
+            )
+            self._apply(tx, prepared)
+        tx.finish_queue([i.id for i in items], worker, iso(self.clock.now()))
+        return len(items)
+
+    # -- stages ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _event_key(channel: str, entity: str, event_id: str | None, raw: str | Any) -> str:
+        if event_id:
+            return f"{channel}:{entity}:{event_id}"
+        text = raw if isinstance(raw, str) else _json.dumps(raw)
+        return f"{channel}:{entity}:#{_json.content_hash(text)}"
+
+    def _prepare(self, ev: Event, *, event_key: str | None = None) -> _Prepared:
+        now = self.clock.now()
+        payload = ev.payload
+        if isinstance(payload, (bytes, bytearray)):
+            try:
+                raw = bytes(payload).decode("utf-8")
+            except UnicodeDecodeError:
+                raw = bytes(payload).decode("latin-1")
+        elif isinstance(payload, str):
+            raw = payload
+        else:
+            raw = ""
+        event_id = str(ev.event_id) if ev.event_id is not None else None
+        if raw:
+            key = event_key or self._event_key(ev.channel, ev.entity, event_id, raw)
+        else:
+            try:
+                raw = _json.dumps(payload)
+            except (TypeError, ValueError):
+                raw = repr(payload)
+            key = event_key or self._event_key(ev.channel, ev.entity, event_id, raw)
+        p = _Prepared(
+            channel=ev.channel,
+            entity=ev.entity,
+            event_id=event_id,
+            event_key=key,
+            raw=raw,
+            received_at=iso(ev.received_at or now),
+        )
+        try:
+            if isinstance(payload, (str, bytes, bytearray)):
+                try:
+                    payload = _json.loads(
+                        bytes(payload) if isinstance(payload, bytearray) else payload
+                    )
+                except ValueError as exc:
+                    raise _Failure(AccordError(
+                        diagnostics=[_diag("RUN001", f"the payload is not valid JSON: {exc}")],
+                        error_class=ErrorClass.VALIDATION,
+                    )) from exc  # fmt: skip
+            flow = self.project.flow_for(ev.channel, ev.entity)
+            if flow is None:
+                raise _Failure(AccordError(
+                    diagnostics=[_diag("RUN002", f"no flow in {self.project.path.name} handles"
+                                       f" {ev.channel} {ev.entity} events")],
+                    error_class=ErrorClass.VALIDATION,
+                ))  # fmt: skip
+            p.flow = flow
+            mapping = self._resolve(ev.channel, ev.entity, "inbound")
+            if isinstance(mapping, AccordError):
+                raise _Failure(mapping)
+            p.mapping = mapping
+            p.target = str(getattr(mapping, "target", None) or ev.entity)
+            try:
+                record = mapping.apply(payload)
+                if not isinstance(record, dict):
+                    raise _Failure(AccordError(
+                        diagnostics=[_diag("RUN003", "the inbound mapping did not return a"
+                                           " record")],
+                    ))  # fmt: skip
+                external = record.get("id")
+                if external is None or external == "":
+                    raise _Failure(AccordError(
+                        diagnostics=[_diag("RUN004", f"the {p.target} record has no id, so it"
+                                           " cannot be deduplicated")],
+                    ))  # fmt: skip
+                external = str(external)
+                p.external_id = external.split(":", 1)[1] if external.startswith(
+                    f"{ev.channel}:") else external  # fmt: skip
+                p.record_id = f"{ev.channel}:{p.external_id}"
+                if self._validator is not None:
+                    self._validator(p.target, record, p.record_id)
+            except AccordError as exc:
+                raise _Failure(exc) from exc
+            p.record = record
+            p.updated_at = _parse_ts(record.get("updated_at"))
+            p.hash = _json.content_hash(record)
+        except _Failure as failure:
+            p.failure = failure
+        except Exception as exc:  # a bug in a stage must not lose the event: dead-letter it
+            p.failure = _Failure(AccordError(
+                diagnostics=[_diag("RUN009", f"internal error: {type(exc).__name__}: {exc}")],
+                error_class=ErrorClass.TRANSIENT,
+            ))  # fmt: skip
+        return p
+
+    def _apply_batch(self, batch: list[_Prepared]) -> list[Result]:
+        try:
+            return self.store.run(lambda tx: [self._apply(tx, p) for p in batch])
+        except StoreError:
+            # Isolate the event the store refused: the others still commit.
+            return [self._apply_alone(p) for p in batch]
+
+    def _apply_alone(self, p: _Prepared) -> Result:
+        try:
+            return self.store.run(lambda tx: self._apply(tx, p))
+        except StoreError as exc:
+            p.failure = _Failure(exc)
+            return self.store.run(lambda tx: self._dead_letter(tx, p))
+
+    def _apply(self, tx: Tx, p: _Prepared) -> Result:
+        if p.failure is not None:
+            seen = tx.event_result(p.event_key)
+            if seen is not None and seen[1]:
+                return Result.from_dict(_json.loads(seen[1]), status=DUPLICATE)
+            return self._dead_letter(tx, p)
+        try:
+            with tx.savepoint():
+                return self._apply_ok(tx, p)
+        except _Failure as failure:
+            p.failure = failure
+            return self._dead_letter(tx, p)
+
+    def _dead_letter(self, tx: Tx, p: _Prepared) -> Result:
+        assert p.failure is not None
+        err = p.failure.error
+        diags = list(err.diagnostics) or [_diag(err.code, err.message)]
+        diags = [d.for_record(p.record_id) for d in diags]
+        dlq_id = tx.put_dead_letter(
+            event_key=p.event_key, channel=p.channel, entity=p.entity, event_id=p.event_id,
+            record_id=p.record_id, raw_payload=p.raw, error_class=err.error_class,
+            code=err.code, message=err.message, diagnostics=diags,
+            received_at=p.received_at, now=iso(self.clock.now()),
+        )  # fmt: skip
+        return Result(
+            status=p.failure.status, channel=p.channel, entity=p.entity, event_id=p.event_id,
+            record_id=p.record_id, record=p.record, diagnostics=diags, dlq_id=dlq_id,
+        )  # fmt: skip
+
+    def _apply_ok(self, tx: Tx, p: _Prepared) -> Result:
+        assert p.record is not None
+        assert p.record_id is not None
+        assert p.target is not None
+        assert p.flow is not None
+        assert p.mapping is not None
+        assert p.external_id is not None
+        now_dt = self.clock.now()
+        now = iso(now_dt)
+        if not tx.claim_event(p.event_key, p.channel, p.entity, p.event_id, now):
+            seen = tx.event_result(p.event_key)
+            if seen is not None and seen[1]:
+                return Result.from_dict(_json.loads(seen[1]), status=DUPLICATE)
+            raise StoreError(  # claimed by a transaction that has not finished: retry
+                diagnostics=[_diag("STORE007", "event claimed concurrently")],
+                error_class=ErrorClass.TRANSIENT,
+            )
+        stored = tx.get_record(p.target, p.record_id, lock=True)
+        if stored is not None:
+            verdict = self._compare(stored.source_updated_at, stored.content_hash, p)
+            if verdict is not None:
+                return self._not_applied(tx, p, verdict, stored.data, stored.version, now)
+        version = 1 if stored is None else stored.version + 1
+        record = p.record
+        facts_extra: dict[str, Any] = {}
+        order_ref = self._order_ref(p)
+        if p.target == "refund" and order_ref is not None:
+            captured, refunded, count = ledger.refund_totals(tx, order_ref)
+            currency = (captured[1] if captured else None) or self._currency(record)
+            facts_extra = {
+                "captured": {"amount": captured[0], "currency": captured[1]} if captured
+                else None,
+                "already_refunded": {"amount": refunded, "currency": currency},
+                "previous_refunds": count,
+            }  # fmt: skip
+        decisions: dict[str, Any] = {}
+        rule_versions: dict[str, str] = {}
+        for name in p.flow.rules:
+            ruleset = self._rulesets.get(name)
+            if ruleset is None:
+                raise _Failure(
+                    AccordError(diagnostics=[_diag("RUN005", f"rule pack {name!r} is not loaded")])
+                )
+            pack = self.project.rule_packs.get(name)
+            facts = {**(pack.facts if pack else {}), **facts_extra}
+            facts = {k: v for k, v in facts.items() if v is not None}
+            try:
+                decision = ruleset.evaluate(record, facts=facts, now=now_dt)
+            except AccordError as exc:
+                raise _Failure(exc) from exc
+            decisions[name] = decision
+            rule_versions[name] = str(getattr(ruleset, "version", "") or "")
+            kinds = _outcome_kinds(decision)
+            if "quarantine" in kinds or "reject" in kinds:
+                raise _Failure(
+                    AccordError(
+                        diagnostics=[_diag("RUN010", f"rule pack {name!r} decided"
+                                           f" {'quarantine' if 'quarantine' in kinds else 'reject'}"
+                                           f" for {p.record_id}", record_id=p.record_id)],
+                        error_class=ErrorClass.BUSINESS_CONFLICT,
+                    ),
+                    status=QUARANTINED,
+                )  # fmt: skip
+        outbound: dict[str, Any] = {}
+        for dest in p.flow.to:
+            mapping = self._resolve(dest.channel, dest.entity, "outbound")
+            if isinstance(mapping, AccordError):
+                raise _Failure(mapping)
+            try:
+                outbound[f"{dest.channel}.{dest.entity}"] = mapping.apply(
+                    record, record_id=p.record_id
+                )
+            except AccordError as exc:
+                raise _Failure(exc) from exc
+        ops, diags, touched = self._ledger(tx, p, record, stored, order_ref, now)
+        outbound.update(self._inventory_updates(tx, touched, now_dt))
+        data = _json.dumps(record)
+        tx.put_record(
+            entity=p.target, record_id=p.record_id, channel=p.channel, external_id=p.external_id,
+            source_updated_at=p.updated_at, content_hash=p.hash, data=data, version=version,
+            event_key=p.event_key, now=now,
+        )  # fmt: skip
+        reasons = [r for n, d in decisions.items() for r in _decision_reasons(n, d)]
+        entries = [
+            AuditEntry(
+                record_id=p.record_id, entity=p.target,
+                action="created" if version == 1 else "updated", at=now,
+                source_system=p.channel, event_id=p.event_id, mapping_id=p.mapping.id,
+                mapping_version=str(p.mapping.version), rule_versions=rule_versions,
+                reasons=reasons,
+                details={"version": version, "ledger": ops, "outbound": sorted(outbound)},
+            )
+        ]  # fmt: skip
+        if order_ref is not None and order_ref != p.record_id and ops:
+            entries.append(AuditEntry(
+                record_id=order_ref, entity="order", action=f"{p.target}_applied", at=now,
+                source_system=p.channel, event_id=p.event_id, mapping_id=p.mapping.id,
+                mapping_version=str(p.mapping.version), rule_versions=rule_versions,
+                reasons=reasons, details={"by": p.record_id, "ledger": ops},
+            ))  # fmt: skip
+        tx.add_audit(entries)
+        result = Result(
+            status=PROCESSED, channel=p.channel, entity=p.entity, event_id=p.event_id,
+            record_id=p.record_id, record=record, decisions=decisions, outbound=outbound,
+            ledger=ops, diagnostics=diags, version=version,
+        )  # fmt: skip
+        tx.finish_event(p.event_key, p.record_id, PROCESSED, _json.dumps(result.to_dict()))
+        tx.resolve_dead_letter_for_event(p.event_key)
+        return result
+
+    @staticmethod
+    def _compare(stored_at: str | None, stored_hash: str, p: _Prepared) -> str | None:
+        """``duplicate``/``stale`` when the incoming record must not be applied, else None."""
+        if p.updated_at is not None and stored_at is not None:
+            if p.updated_at < stored_at:
+                return STALE
+            if p.updated_at == stored_at:
+                return DUPLICATE
+            return None
+        return DUPLICATE if stored_hash == p.hash else None
+
+    def _not_applied(self, tx: Tx, p: _Prepared, verdict: str, current: dict[str, Any],
+                     version: int, now: str) -> Result:  # fmt: skip
+        assert p.record_id is not None
+        assert p.target is not None
+        diags: list[Diagnostic] = []
+        if verdict == STALE:
+            diags.append(_diag(
+                "STORE010",
+                f"update of {p.record_id} at {p.updated_at} is older than the stored state;"
+                " not applied", record_id=p.record_id, severity=Severity.WARNING,
+            ))  # fmt: skip
+            tx.add_audit([AuditEntry(
+                record_id=p.record_id, entity=p.target, action="stale_ignored", at=now,
+                source_system=p.channel, event_id=p.event_id,
+                mapping_id=p.mapping.id if p.mapping else None,
+                mapping_version=str(p.mapping.version) if p.mapping else None,
+                details={"incoming_updated_at": p.updated_at},
+            )])  # fmt: skip
+        result = Result(
+            status=verdict, channel=p.channel, entity=p.entity, event_id=p.event_id,
+            record_id=p.record_id, record=current, diagnostics=diags, version=version,
+        )  # fmt: skip
+        tx.finish_event(p.event_key, p.record_id, verdict, _json.dumps(result.to_dict()))
+        return result
+
+    # -- ledger effects --------------------------------------------------------------------
+
+    @staticmethod
+    def _currency(record: Mapping[str, Any]) -> str | None:
+        cur = record.get("currency")
+        if isinstance(cur, str):
+            return cur
+        amount = record.get("amount")
+        if isinstance(amount, Mapping):
+            return str(amount.get("currency"))
+        return None
+
+    def _order_ref(self, p: _Prepared) -> str | None:
+        """The order record an order, refund, fulfilment or return belongs to."""
+        rec = p.record or {}
+        if p.target == "order":
+            return p.record_id
+        order_id = rec.get("order_id")
+        if isinstance(order_id, str) and order_id:
+            return order_id if ":" in order_id else f"{p.channel}:{order_id}"
+        ext = rec.get("order_external_ids")
+        if isinstance(ext, Mapping) and ext:
+            kind = self.project.channels[p.channel].kind if (
+                p.channel in self.project.channels) else p.channel  # fmt: skip
+            value = ext.get(kind, ext.get(p.channel, next(iter(ext.values()))))
+            return f"{p.channel}:{value}"
+        return None
+
+    @staticmethod
+    def _sku_qty(lines: Any) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for line in lines or []:
+            if isinstance(line, Mapping) and line.get("sku") and line.get("quantity"):
+                sku = str(line["sku"])
+                out[sku] = out.get(sku, 0) + int(line["quantity"])
+        return out
+
+    def _ledger(
+        self,
+        tx: Tx,
+        p: _Prepared,
+        record: dict[str, Any],
+        stored: Any,
+        order_ref: str | None,
+        now: str,
+    ) -> tuple[list[dict[str, Any]], list[Diagnostic], set[str]]:
+        ops: list[dict[str, Any]] = []
+        locations = self.project.inventory.locations
+        key = p.event_key
+        if p.target == "order" and order_ref is not None:
+            cancelled = bool(record.get("cancelled_at")) or record.get("status") == "cancelled"
+            fstatus = str(record.get("fulfillment_status") or "")
+            if not cancelled and not tx.reservations(order_ref):
+                lines = [
+                    (f"{i:04d}", str(line["sku"]), int(line.get("quantity") or 0))
+                    for i, line in enumerate(record.get("lines") or [])
+                    if isinstance(line, Mapping) and line.get("sku")
+                ]
+                ops += ledger.reserve_order(tx, order_ref, lines, locations, event_key=key,
+                                            now=now)  # fmt: skip
+            if cancelled:
+                ops += ledger.release_order(tx, order_ref, event_key=key, now=now)
+            elif fstatus == "fulfilled":
+                ops += ledger.commit_order(tx, order_ref, event_key=key, now=now)
+            total = record.get("captured_total")
+            if total is None and str(record.get("financial_status") or "") in (
+                "paid", "partially_refunded", "refunded"):  # fmt: skip
+                total = record.get("total")
+            if isinstance(total, Mapping) and "amount" in total:
+                tx.set_captured(order_ref, Decimal(str(total["amount"])),
+                                str(total["currency"]), now)  # fmt: skip
+        elif p.target == "fulfillment" and order_ref is not None:
+            status = str(record.get("status") or "")
+            was = str((stored.data.get("status") if stored else "") or "")
+            active = status not in ("pending", "cancelled", "failed")
+            if active and (stored is None or was in ("pending", "cancelled", "failed", "")):
+                skus = self._sku_qty(record.get("lines"))
+                ops += ledger.commit_order(tx, order_ref, skus=skus or None, event_key=key,
+                                           now=now)  # fmt: skip
+        elif p.target == "refund" and order_ref is not None:
+            amount = record.get("amount")
+            if isinstance(amount, Mapping) and "amount" in amount:
+                value, currency = Decimal(str(amount["amount"])), str(amount["currency"])
+            else:
+                value, currency = Decimal(0), self._currency(record) or ""
+            new = tx.add_refund(p.record_id or "", order_ref, value, currency,
+                                bool(record.get("restock")), now)  # fmt: skip
+            restocked = [
+                line for line in record.get("lines") or []
+                if isinstance(line, Mapping) and (
+                    line.get("restock") is True or record.get("restock") is True
+                    or line.get("restock_type") in ("return", "cancel"))
+            ]  # fmt: skip
+            if new and restocked:
+                ops += ledger.restock_refund(tx, order_ref, self._sku_qty(restocked),
+                                             locations[0], event_key=key, now=now)  # fmt: skip
+        elif p.target == "inventory_level" and p.channel == self.project.inventory.source:
+            sku = record.get("sku")
+            count = record.get("on_hand", record.get("available"))
+            if sku and isinstance(count, int):
+                loc = str(record.get("location") or locations[0])
+                ops += ledger.apply_count(tx, str(sku), loc, count, event_key=key, now=now)
+        elif p.target == "inventory_adjustment":
+            sku, delta = record.get("sku"), record.get("delta")
+            if sku and isinstance(delta, int):
+                loc = str(record.get("location") or locations[0])
+                tx.adjust_on_hand(str(sku), loc, delta, op="adjust", ref=p.record_id,
+                                  event_key=key, now=now)  # fmt: skip
+                ops.append({"op": "adjust", "sku": sku, "location": loc, "qty": delta,
+                            "order_id": None})  # fmt: skip
+        diags = [
+            _diag("STORE020", f"not enough stock of {op['sku']} to reserve {op['qty']} for"
+                  f" {op['order_id']}; the line is short, stock was not oversold",
+                  record_id=p.record_id, severity=Severity.WARNING)
+            for op in ops if op["op"] == "short"
+        ]  # fmt: skip
+        return ops, diags, {op["sku"] for op in ops if op["op"] != "short"}
+
+    def _inventory_updates(self, tx: Tx, skus: set[str], now: datetime) -> dict[str, Any]:
+        """Available-to-sell per inventory-synced channel for every SKU the event moved."""
+        if not skus:
+            return {}
+        out: dict[str, Any] = {}
+        buffer_pack = self.project.inventory.buffer_rules
+        ruleset = self._rulesets.get(buffer_pack) if buffer_pack else None
+        for ch in self.project.channels.values():
+            if not ch.inventory_sync:
+                continue
+            updates = []
+            for sku in sorted(skus):
+                buffer = ch.buffer_stock
+                if ruleset is not None:
+                    levels = tx.levels(sku)
+                    fact_rec = {"sku": sku, "channel": ch.name,
+                                "on_hand": sum(lv.on_hand for lv in levels),
+                                "available": sum(lv.available for lv in levels)}  # fmt: skip
+                    pack = self.project.rule_packs.get(buffer_pack or "")
+                    with contextlib.suppress(AccordError):
+                        decided = _buffer_from(ruleset.evaluate(
+                            fact_rec, facts=dict(pack.facts) if pack else {}, now=now))  # fmt: skip
+                        if decided is not None:
+                            buffer = decided
+                ats = ledger.available_to_sell(tx, sku, buffer)
+                updates.append({"sku": sku, "available": ats, "channel": ch.name})
+            out[f"{ch.name}.inventory_level"] = updates
+        return out
+
+
+def _enqueue_rows(tx: Tx, *, rows: list[tuple[str, str, str, str | None, str, str | None]]) -> int:
+    return sum(tx.enqueue(*r) for r in rows)

@@ -1,0 +1,52 @@
+"""Build the engine's parts from a project: the mapping catalog, rule sets and validator.
+
+Kept apart from :mod:`engine` so the engine itself depends only on small protocols; this is
+the one module that knows the compiler, the rules DSL and the canonical model by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from accord.diagnostics import Diagnostic
+from accord.engine.runtime.config import Project
+from accord.errors import AccordError, SpecError
+
+__all__ = ["build_parts", "canonical_validator"]
+
+
+def canonical_validator(entity: str, record: dict[str, Any], record_id: str | None) -> None:
+    """Validate a mapped record against the canonical model (raises ValidationError)."""
+    from accord.canonical import ENTITIES, validate_record
+
+    if entity in ENTITIES:
+        validate_record(entity, record, record_id=record_id)
+
+
+def build_parts(project: Project) -> tuple[Any, Mapping[str, Any], Any]:
+    """``(catalog, {pack: ruleset}, validator)`` for :class:`~accord.engine.runtime.Engine`.
+
+    Every rule pack of the project is compiled now (compile once, run many); a pack that does
+    not compile raises :class:`~accord.errors.SpecError` with its diagnostics.
+    """
+    from accord.engine.mapping import MappingCatalog
+
+    roots: list[Any] = []
+    for ch in project.channels.values():
+        roots.extend(r for r in ch.mappings if r not in roots)
+    roots.extend(r for r in project.mapping_roots if r not in roots)
+    catalog = MappingCatalog(roots)
+
+    from accord.engine.rules import load_ruleset
+
+    rulesets: dict[str, Any] = {}
+    problems: list[Diagnostic] = []
+    for name, pack in sorted(project.rule_packs.items()):
+        try:
+            rulesets[name] = load_ruleset(pack.path)
+        except AccordError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise SpecError(diagnostics=problems)
+    return catalog, rulesets, canonical_validator
