@@ -1,0 +1,128 @@
+"""Find the compiled mapping for a channel, entity and direction among spec folders.
+
+A catalog scans its roots for spec files (``*.yaml`` with a ``mapping:`` header; case files
+``*.cases.yaml``, lookup tables and definition files are skipped), loads and compiles each
+once, lazily, and caches it.
+
+>>> import pathlib, tempfile
+>>> root = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (root / "order.inbound.yaml").write_text(
+...     "mapping: demo.order.inbound\\nchannel: demo\\ndirection: inbound\\n"
+...     "source: demo.order\\ntarget: order\\nfields:\\n  id: {from: id, as: string}\\n")
+>>> catalog = MappingCatalog([root])
+>>> catalog.find("demo", "order", "inbound").apply({"id": 7})
+{'id': '7'}
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from accord.diagnostics import Diagnostic
+from accord.engine.mapping.compiler import compile_mapping
+from accord.engine.mapping.runtime import CompiledMapping
+from accord.engine.mapping.spec import load_spec
+from accord.engine.yamlsource import load_yaml
+from accord.errors import SpecError
+
+__all__ = ["MappingCatalog"]
+
+_Key = tuple[str, str, str]
+
+
+class MappingCatalog:
+    """Spec files under ``roots``, indexed by ``(channel, entity, direction)``.
+
+    The entity is the canonical one (the target of an inbound spec, the source of an
+    outbound one) or the file's own name (``order`` for ``order.inbound.yaml``).
+    """
+
+    def __init__(
+        self,
+        roots: Iterable[str | os.PathLike[str]],
+        *,
+        project_root: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.roots = [Path(r) for r in roots]
+        self.project_root = project_root
+        self._files: dict[_Key, Path] = {}
+        self._compiled: dict[Path, CompiledMapping] = {}
+        problems: list[Diagnostic] = []
+        for path in self._spec_files():
+            try:
+                header = load_yaml(path).data
+            except SpecError as exc:
+                problems.extend(exc.diagnostics)
+                continue
+            if not isinstance(header, dict) or "mapping" not in header:
+                continue
+            channel, direction = header.get("channel"), header.get("direction")
+            target, source = header.get("target"), header.get("source")
+            entity = target if direction == "inbound" else source
+            for name in {str(entity), path.name.split(".")[0]}:
+                key = (str(channel), name, str(direction))
+                other = self._files.get(key)
+                if other is not None and other != path:
+                    problems.append(
+                        Diagnostic(
+                            code="MAP011",
+                            message=f"two specs map {'/'.join(key)}: {other} and {path}",
+                            file=str(path),
+                        )
+                    )
+                self._files[key] = path
+        if problems:
+            raise SpecError(diagnostics=problems)
+
+    def _spec_files(self) -> list[Path]:
+        found: list[Path] = []
+        for root in self.roots:
+            if root.is_file():
+                found.append(root)
+                continue
+            for path in sorted(root.rglob("*.yaml")):
+                if path.name.endswith(".cases.yaml"):
+                    continue
+                found.append(path)
+        return found
+
+    def _load(self, path: Path) -> CompiledMapping:
+        compiled = self._compiled.get(path)
+        if compiled is None:
+            compiled = compile_mapping(load_spec(path, project_root=self.project_root))
+            self._compiled[path] = compiled
+        return compiled
+
+    def keys(self) -> list[_Key]:
+        """Every ``(channel, entity, direction)`` the catalog can find, sorted."""
+        return sorted(self._files)
+
+    def find(self, channel: str, entity: str, direction: str) -> CompiledMapping:
+        """The compiled mapping; SpecError ``MAP010`` if none, or the spec's own errors."""
+        path = self._files.get((channel, entity, direction))
+        if path is None:
+            raise SpecError(
+                diagnostics=[
+                    Diagnostic(
+                        code="MAP010",
+                        message=f"no mapping for {channel}/{entity}/{direction}",
+                        hint="known: " + ", ".join("/".join(k) for k in self.keys()),
+                    )
+                ]
+            )
+        return self._load(path)
+
+    def all(self) -> list[CompiledMapping]:
+        """Every spec, compiled, in file order (SpecError with all problems if any fails)."""
+        out: list[CompiledMapping] = []
+        problems: list[Diagnostic] = []
+        for path in sorted(set(self._files.values())):
+            try:
+                out.append(self._load(path))
+            except SpecError as exc:
+                problems.extend(exc.diagnostics)
+        if problems:
+            raise SpecError(diagnostics=problems)
+        return out
