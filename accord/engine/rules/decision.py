@@ -1,0 +1,146 @@
+"""The result of one evaluation: outcomes, fields set, reasons and a trace.
+
+The evaluation itself records only which rules and table rows matched (cheap enough to keep for
+every record); the trace's "values read" are looked up from the same record and facts when
+:meth:`Decision.trace` is first asked for, because evaluation is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from accord.engine.rules.runtime import MISSING, to_json
+
+if TYPE_CHECKING:
+    from accord.engine.rules.compiler import UnitInfo
+
+__all__ = ["Decision", "Outcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One action returned to the host: ``kind`` (set, approve, reject, quarantine, unroutable,
+    escalate, route, tag, alert), its ``args``, the rule or table that produced it (``row``
+    is the table row number, 0 for a rule) and the rendered reason."""
+
+    kind: str
+    args: Mapping[str, Any]
+    rule: str
+    reason: str
+    row: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        out.update({k: to_json(v) for k, v in self.args.items()})
+        out["rule"] = self.rule
+        if self.row:
+            out["row"] = self.row
+        out["reason"] = self.reason
+        return out
+
+
+def _lookup(root: Any, keys: tuple[str, ...]) -> Any:
+    cur = root
+    for k in keys:
+        if not isinstance(cur, Mapping) or k not in cur or cur[k] is None:
+            return MISSING
+        cur = cur[k]
+    return cur
+
+
+@dataclass(slots=True)
+class Decision:
+    """Outcomes of one evaluation plus what explains them.
+
+    ``outcomes`` in evaluation order; ``fields_set`` maps each ``set`` field to its value;
+    ``reasons`` lists the rendered reasons of the matched rules and rows; ``trace`` lists each
+    rule or table considered, whether (and which rows) matched and the values it read.
+    """
+
+    ruleset: str
+    version: str | None
+    outcomes: list[Outcome]
+    fields_set: dict[str, Any]
+    effective: bool = True
+    _units: list[UnitInfo] = field(default_factory=list, repr=False)
+    _matched: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    _stopped: int = -1
+    _record: Any = field(default=None, repr=False)
+    _facts: Any = field(default=None, repr=False)
+    _lets: dict[str, Any] = field(default_factory=dict, repr=False)
+    _trace: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    @property
+    def reasons(self) -> list[str]:
+        seen: list[str] = []
+        for o in self.outcomes:
+            if o.reason and o.reason not in seen:
+                seen.append(o.reason)
+        return seen
+
+    def kinds(self) -> list[str]:
+        """The outcome kinds in order, e.g. ``["approve", "set"]``."""
+        return [o.kind for o in self.outcomes]
+
+    @property
+    def trace(self) -> list[dict[str, Any]]:
+        if self._trace is None:
+            self._trace = self._build_trace()
+        return self._trace
+
+    def _build_trace(self) -> list[dict[str, Any]]:
+        matched: dict[int, list[int]] = {}
+        for unit, row in self._matched:
+            matched.setdefault(unit, []).append(row)
+        entries: list[dict[str, Any]] = []
+        for n, info in enumerate(self._units):
+            if self._stopped >= 0 and n > self._stopped:
+                entries.append({info.kind: info.name, "considered": False})
+                continue
+            entry: dict[str, Any] = {info.kind: info.name, "line": info.line}
+            if info.kind == "rule":
+                entry["matched"] = n in matched
+            else:
+                entry["hit"] = info.hit
+                entry["matched_rows"] = matched.get(n, [])
+            values: dict[str, Any] = {}
+            for label, path in info.reads:
+                root = self._record if path[0] == "rec" else self._facts
+                values[label] = to_json(_lookup(root, path[1:]))
+            for name in info.lets:
+                if name in self._lets:
+                    values[name] = to_json(self._lets[name])
+            entry["values"] = values
+            entries.append(entry)
+        return entries
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: strings for Decimals and ids, ISO-8601 ``Z`` datetimes."""
+        return {
+            "ruleset": self.ruleset,
+            "version": self.version,
+            "effective": self.effective,
+            "outcomes": [o.to_dict() for o in self.outcomes],
+            "fields": {k: to_json(v) for k, v in self.fields_set.items()},
+            "reasons": self.reasons,
+            "trace": self.trace,
+        }
+
+    def explain(self) -> str:
+        """A short human-readable account of the decision."""
+        lines = [f"{self.ruleset}: " + (", ".join(self.kinds()) or "no outcome")]
+        for entry in self.trace:
+            if entry.get("considered") is False:
+                continue
+            name = entry.get("rule") or entry.get("table")
+            hit = entry.get("matched") if "matched" in entry else entry.get("matched_rows")
+            lines.append(f"  {name}: {hit}")
+        lines.extend(f"  because {r}" for r in self.reasons)
+        return "\n".join(lines)
+
+
+def now_or(now: datetime | None, clock_now: datetime) -> datetime:
+    return clock_now if now is None else now

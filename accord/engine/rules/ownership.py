@@ -1,0 +1,250 @@
+"""System of record: which system owns which entity field, and whether a write may land.
+
+Declared in a rule file's ``ownership ... end`` block::
+
+    ownership
+      erp owns inventory_level.* because "the ERP counts stock"
+      storefront owns order.* when fulfillment_status != "fulfilled"
+      erp owns order.* when fulfillment_status == "fulfilled"
+      consumers amazon, ebay
+    end
+
+The most specific pattern wins (``order.total`` before ``order.*``); among equally specific
+ones, the first whose condition holds. A write by anyone else than the owner is quarantined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from accord.engine.rules import ast as A
+from accord.engine.rules.runtime import fmt
+
+if TYPE_CHECKING:
+    from accord.engine.rules.ruleset import RuleSet
+
+__all__ = ["OwnershipPolicy", "WriteVerdict", "check_write", "lint"]
+
+
+def lint(owns: Iterable[A.Owns]) -> list[tuple[str, A.Pos]]:
+    """Fields with two owners: the same pattern claimed by two systems under the same
+    condition (both unconditional, or textually the same condition)."""
+    problems: list[tuple[str, A.Pos]] = []
+    seen: dict[tuple[str, str], tuple[str, A.Pos]] = {}
+    for own in owns:
+        cond = repr(own.when).split("pos=")[0] if own.when is not None else ""
+        cond = _cond_key(own.when)
+        for pattern, pos in own.patterns:
+            key = (pattern, cond)
+            if key in seen and seen[key][0] != own.system:
+                problems.append(
+                    (
+                        f"{pattern} has two owners: {seen[key][0]} and {own.system}"
+                        + (" under the same condition" if cond else ""),
+                        pos,
+                    )
+                )
+            else:
+                seen.setdefault(key, (own.system, pos))
+    return problems
+
+
+def _cond_key(e: A.Expr | None) -> str:
+    """A position-free rendering of a condition, to compare two conditions textually."""
+    if e is None:
+        return ""
+    if isinstance(e, A.Lit):
+        return f"{e.kind}:{e.value!r}"
+    if isinstance(e, A.Name):
+        return e.name
+    if isinstance(e, A.Attr):
+        return f"{_cond_key(e.obj)}.{e.name}"
+    if isinstance(e, A.Bin):
+        return f"({_cond_key(e.left)} {e.op} {_cond_key(e.right)})"
+    if isinstance(e, A.Unary):
+        return f"({e.op} {_cond_key(e.operand)})"
+    return repr(type(e).__name__) + str(id(e))
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    system: str
+    entity: str
+    pattern: tuple[str, ...]  # field segments after the entity; may end in "*"
+    condition: Callable[[Mapping[str, Any], datetime], bool] | None
+    condition_text: str
+    reason: str
+    line: int
+
+    @property
+    def specificity(self) -> int:
+        return sum(1 for p in self.pattern if p != "*")
+
+    def matches(self, path: tuple[str, ...]) -> bool:
+        if self.pattern and self.pattern[-1] == "*":
+            prefix = self.pattern[:-1]
+            return path[: len(prefix)] == prefix and len(path) > len(prefix)
+        return path == self.pattern or path[: len(self.pattern)] == self.pattern
+
+
+@dataclass(frozen=True, slots=True)
+class WriteVerdict:
+    """The answer of :func:`check_write`. ``allowed`` is False when any changed field belongs
+    to another system; ``refused`` maps each such field to its owner; ``owner`` and
+    ``reason`` describe the first refusal."""
+
+    allowed: bool
+    source_system: str
+    entity: str
+    refused: dict[str, str] = field(default_factory=dict)
+    owner: str | None = None
+    reason: str | None = None
+
+    @property
+    def quarantined(self) -> bool:
+        return not self.allowed
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "allowed": self.allowed,
+            "source_system": self.source_system,
+            "entity": self.entity,
+        }
+        if not self.allowed:
+            out.update(refused=dict(self.refused), owner=self.owner, reason=self.reason)
+        return out
+
+
+class OwnershipPolicy:
+    """The ownership block of a rule set, compiled."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.name = ruleset.name
+        self.consumers = [c for c, _ in ruleset.syntax.consumers]
+        self.entries: list[_Entry] = []
+        ns = ruleset._ns
+        for own, cond_src in ruleset.compiled.owns:
+            cond: Callable[[Mapping[str, Any], datetime], bool] | None = None
+            if cond_src is not None:
+                code = compile(f"lambda rec, now: {cond_src}", "<ownership>", "eval")
+                cond = eval(code, ns)  # noqa: S307 - generated from a checked tree
+            reason = (
+                "".join(p for p in own.reason.parts if isinstance(p, str)) if own.reason else ""
+            )
+            text = ruleset.source
+            cond_text = ""
+            if own.when is not None:
+                cond_text = _slice(text, own.when.pos)
+            for pattern, _ in own.patterns:
+                parts = tuple(pattern.split("."))
+                self.entries.append(
+                    _Entry(own.system, parts[0], parts[1:], cond, cond_text, reason, own.pos.line)
+                )
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> OwnershipPolicy:
+        from accord.engine.rules.ruleset import load_ruleset  # noqa: PLC0415
+
+        return cls(load_ruleset(path))
+
+    def owner_of(
+        self, entity: str, field_path: str, record: Mapping[str, Any], now: datetime | None = None
+    ) -> _Entry | None:
+        """The entry that owns ``entity.field_path`` for this record, or None."""
+        path = tuple(field_path.split("."))
+        now = now or datetime.now(UTC)
+        candidates = [e for e in self.entries if e.entity == entity and e.matches(path)]
+        candidates.sort(key=lambda e: -e.specificity)
+        for e in candidates:
+            if e.condition is None:
+                return e
+            try:
+                if e.condition(record, now):
+                    return e
+            except Exception:  # a record without the condition's field: the rule does not apply
+                continue
+        return None
+
+    def check_write(
+        self,
+        source_system: str,
+        entity: str,
+        changed_fields: Iterable[str],
+        record: Mapping[str, Any] | Any,
+        *,
+        now: datetime | None = None,
+    ) -> WriteVerdict:
+        """Whether ``source_system`` may write ``changed_fields`` of this ``entity`` record."""
+        dump = getattr(record, "model_dump", None)
+        rec: Mapping[str, Any] = dump() if callable(dump) else record
+        refused: dict[str, str] = {}
+        first: _Entry | None = None
+        for fname in changed_fields:
+            owner = self.owner_of(entity, fname, rec, now)
+            if owner is not None and owner.system != source_system:
+                refused[fname] = owner.system
+                first = first or owner
+        if first is None:
+            return WriteVerdict(True, source_system, entity)
+        why = first.reason or f"{first.system} is the system of record"
+        if first.condition_text:
+            why += f" (while {first.condition_text})"
+        fields_text = ", ".join(refused)
+        reason = (
+            f"{source_system} may not write {entity}.{fields_text}: owned by {first.system}; {why}"
+        )
+        return WriteVerdict(False, source_system, entity, refused, first.system, reason)
+
+    def to_markdown(self) -> str:
+        """The system-of-record table as Markdown."""
+        lines = [
+            "| entity | fields | owner | when | why |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for e in self.entries:
+            fields = ".".join(e.pattern) or "*"
+            lines.append(
+                f"| {e.entity} | `{fields}` | {e.system} | {e.condition_text or 'always'} | {e.reason} |"
+            )
+        if self.consumers:
+            lines.append("")
+            lines.append(
+                "Consumers (own nothing, write nothing owned): " + ", ".join(self.consumers) + "."
+            )
+        return "\n".join(lines) + "\n"
+
+
+def _slice(text: str, pos: A.Pos) -> str:
+    lines = text.splitlines()
+    if pos.line != pos.end_line or pos.line > len(lines):
+        return " ".join(ln.strip() for ln in lines[pos.line - 1 : pos.end_line])
+    return lines[pos.line - 1][pos.column - 1 : pos.end_column - 1]
+
+
+@cache
+def _shipped_policy() -> OwnershipPolicy:
+    from accord.resources import rules_dir  # noqa: PLC0415
+
+    return OwnershipPolicy.from_file(rules_dir() / "ownership.rules")
+
+
+def check_write(
+    source_system: str,
+    entity: str,
+    changed_fields: Iterable[str],
+    record: Mapping[str, Any] | Any,
+    *,
+    policy: OwnershipPolicy | None = None,
+    now: datetime | None = None,
+) -> WriteVerdict:
+    """Check a write against ``policy`` (default: the shipped ``rules/ownership.rules``)."""
+    pol = policy or _shipped_policy()
+    return pol.check_write(source_system, entity, changed_fields, record, now=now)
+
+
+_ = fmt

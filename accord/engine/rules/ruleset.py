@@ -1,0 +1,422 @@
+"""A checked, compiled rule file and the entry points that make one.
+
+>>> rs = parse_ruleset('''
+... ruleset demo
+... fact limit: money
+... rule small when limit <= 50 USD then approve because "limit {limit} is small"
+... ''')
+>>> d = rs.evaluate({}, facts={"limit": "20.00 USD"})
+>>> d.kinds(), d.reasons
+(['approve'], ['limit 20.00 USD is small'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from accord.diagnostics import Diagnostic, Severity, sort_diagnostics
+from accord.engine.rules import ast as A
+from accord.engine.rules.compiler import Compiled, compile_rule_file
+from accord.engine.rules.decision import Decision, Outcome
+from accord.engine.rules.parser import parse_text
+from accord.engine.rules.runtime import MISSING, Conflict, CurrencyMix, Missing, namespace
+from accord.engine.rules.types import T
+from accord.errors import RuleError, RuleSyntaxError, SpecError
+
+__all__ = ["FactSpec", "RuleSet", "check_rules_file", "load_ruleset", "parse_ruleset"]
+
+
+class FactSpec:
+    """A declared fact: name, type, whether it may be absent, whether it has a default."""
+
+    __slots__ = ("has_default", "name", "optional", "type")
+
+    def __init__(self, name: str, type: T, optional: bool, has_default: bool) -> None:
+        self.name = name
+        self.type = type
+        self.optional = optional
+        self.has_default = has_default
+
+    def __repr__(self) -> str:
+        return f"FactSpec({self.name!r}, {self.type})"
+
+
+def _fact_error(name: str, message: str) -> RuleError:
+    return RuleError(
+        diagnostics=[
+            Diagnostic(code="RULE205", message=f"fact {name!r}: {message}", data_path=name)
+        ]
+    )
+
+
+def _convert(value: Any, t: T, path: str) -> Any:
+    """Bring a host-supplied fact value into the evaluation's value conventions."""
+    if value is None:
+        return None
+    kind = t.kind
+    if kind == "any":
+        return _convert_any(value)
+    if kind == "number":
+        if isinstance(value, bool) or isinstance(value, float):
+            raise _fact_error(
+                path,
+                f"expected an exact number (Decimal, int or string), got {type(value).__name__}",
+            )
+        if isinstance(value, Decimal | int):
+            return value
+        if isinstance(value, str):
+            try:
+                return Decimal(value.strip())
+            except InvalidOperation:
+                raise _fact_error(path, f"{value!r} is not a number") from None
+        raise _fact_error(path, f"expected a number, got {type(value).__name__}")
+    if kind == "money":
+        return _money(value, path)
+    if kind == "string":
+        if not isinstance(value, str):
+            raise _fact_error(path, f"expected a string, got {type(value).__name__}")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise _fact_error(path, f"expected true or false, got {type(value).__name__}")
+        return value
+    if kind == "datetime":
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise _fact_error(path, f"{value!r} is not an ISO-8601 date-time") from None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise _fact_error(path, "expected a timezone-aware date-time")
+        return value
+    if kind == "date":
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise _fact_error(path, f"{value!r} is not an ISO-8601 date") from None
+        if isinstance(value, datetime) or not isinstance(value, date):
+            raise _fact_error(path, "expected a date")
+        return value
+    if kind == "duration":
+        if not isinstance(value, timedelta):
+            raise _fact_error(path, "expected a duration (timedelta)")
+        return value
+    if kind == "list":
+        if not isinstance(value, list | tuple):
+            raise _fact_error(path, f"expected a list, got {type(value).__name__}")
+        item = t.item or T("any")
+        return [_convert(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+    if kind == "map":
+        if not isinstance(value, Mapping):
+            raise _fact_error(path, f"expected a map, got {type(value).__name__}")
+        item = t.item or T("any")
+        return {str(k): _convert(v, item, f"{path}.{k}") for k, v in value.items()}
+    if kind == "record":
+        value = _dump(value)
+        if not isinstance(value, Mapping):
+            raise _fact_error(path, f"expected a record, got {type(value).__name__}")
+        out = dict(value)
+        for fname, ftype in t.fields:
+            if fname in out:
+                out[fname] = _convert(out[fname], ftype, f"{path}.{fname}")
+        return out
+    return value  # pragma: no cover - calendars are never facts
+
+
+def _convert_any(value: Any) -> Any:
+    if isinstance(value, float):
+        raise TypeError("float")
+    return value
+
+
+def _money(value: Any, path: str) -> dict[str, Any]:
+    value = _dump(value)
+    if isinstance(value, str):
+        parts = value.split()
+        if len(parts) == 2:
+            amount, currency = parts
+            try:
+                return {"amount": Decimal(amount), "currency": currency.upper()}
+            except InvalidOperation:
+                pass
+        raise _fact_error(path, f"{value!r} is not money; write '100.00 USD'")
+    if isinstance(value, Mapping) and "amount" in value and "currency" in value:
+        amount = value["amount"]
+        if isinstance(amount, float) or isinstance(amount, bool):
+            raise _fact_error(path, "a money amount must be exact (Decimal or string), not float")
+        try:
+            amount = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+        except InvalidOperation:
+            raise _fact_error(path, f"{amount!r} is not an amount") from None
+        return {"amount": amount, "currency": str(value["currency"])}
+    raise _fact_error(
+        path, "expected money: {'amount': Decimal, 'currency': 'USD'} or '100.00 USD'"
+    )
+
+
+def _dump(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, Mapping | str):
+        return dump()
+    return value
+
+
+class RuleSet:
+    """A checked, compiled rule file. Evaluate records with :meth:`evaluate`."""
+
+    def __init__(self, rf: A.RuleFile, compiled: Compiled, warnings: list[Diagnostic]) -> None:
+        self.name = rf.name or Path(rf.filename).stem
+        self.version = rf.version
+        self.entity = rf.entity
+        self.inputs = {n: e for n, e, _ in rf.inputs}
+        self.effective = rf.effective
+        self.filename = rf.filename
+        self.source = rf.source
+        self.warnings = warnings
+        self.facts = {
+            n: FactSpec(n, t, opt, has_def) for n, (t, opt, has_def) in compiled.facts.items()
+        }
+        self.calendars = dict(compiled.calendars)
+        self.units = compiled.units
+        self.let_names = compiled.let_names
+        self.syntax = rf
+        self.compiled = compiled
+        ns = namespace()
+        ns.update(compiled.namespace)
+        code = compile(compiled.source, f"<rules {self.name}>", "exec")
+        exec(code, ns)  # noqa: S102 - generated from a checked tree; names are mangled
+        self._fn: Callable[..., int] = ns["evaluate"]
+        self._ns = ns
+        self._defaults: dict[str, Callable[[], Any]] = {}
+        for fname, src in compiled.fact_defaults.items():
+            dcode = compile(f"lambda: {src}", f"<rules {self.name} default {fname}>", "eval")
+            self._defaults[fname] = eval(dcode, ns)  # noqa: S307 - generated, as above
+        self._unit_by_index = {u.index: u for u in self.units}
+
+    def __repr__(self) -> str:
+        return f"RuleSet({self.name!r}, version={self.version!r}, units={len(self.units)})"
+
+    # -- evaluation -------------------------------------------------------------------------
+    def prepare_facts(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """Check and convert host facts; fill defaults. Raises RuleError (RULE204/205)."""
+        out: dict[str, Any] = {}
+        for name, spec in self.facts.items():
+            if name in facts and facts[name] is not None:
+                try:
+                    out[name] = _convert(facts[name], spec.type, name)
+                except TypeError:
+                    raise _fact_error(name, "floats are not exact; pass Decimal or str") from None
+            elif spec.has_default:
+                out[name] = self._defaults[name]()
+            elif spec.optional:
+                continue
+            else:
+                raise RuleError(
+                    diagnostics=[
+                        Diagnostic(
+                            code="RULE204",
+                            message=f"fact {name!r} ({spec.type}) was not supplied",
+                            file=self.filename,
+                            data_path=name,
+                            hint=f"pass facts={{{name!r}: ...}} to evaluate()",
+                        )
+                    ]
+                )
+        return out
+
+    def is_effective(self, now: datetime) -> bool:
+        if self.effective is None:
+            return True
+        start, end = self.effective
+        day = now.astimezone(UTC).date()
+        return (start is None or day >= start) and (end is None or day <= end)
+
+    def evaluate(
+        self,
+        record: Mapping[str, Any] | Any,
+        *,
+        facts: Mapping[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> Decision:
+        """Apply the rules to one canonical record (a dict, or a pydantic model, dumped).
+
+        ``facts`` are the host's context values declared with ``fact``; money facts may be
+        ``{"amount": Decimal, "currency": "USD"}`` dicts, ``Money`` objects or ``"100.00
+        USD"`` strings. ``now`` defaults to the system clock (pass a frozen one in tests).
+        Raises :class:`~accord.errors.RuleError` (``RULE2xx``) when the record lacks a value
+        the rules need, rather than reading it as false.
+        """
+        rec = _dump(record)
+        if not isinstance(rec, Mapping):
+            raise RuleError(
+                diagnostics=[
+                    Diagnostic(
+                        code="RULE202",
+                        message=f"a record must be a mapping, not {type(record).__name__}",
+                        file=self.filename,
+                    )
+                ]
+            )
+        if now is None:
+            now = datetime.now(UTC)
+        elif now.tzinfo is None:
+            raise RuleError(
+                diagnostics=[Diagnostic(code="RULE202", message="'now' must be timezone-aware")]
+            )
+        f = self.prepare_facts(facts or {})
+        if not self.is_effective(now):
+            return Decision(
+                self.name, self.version, [], {}, effective=False, _units=self.units, _stopped=-2
+            )
+        raw: list[tuple[int, int, str, dict[str, Any], str]] = []
+        matched: list[tuple[int, int]] = []
+        lets: list[Any] = []
+        fields: dict[str, Any] = {}
+        try:
+            stopped = self._fn(rec, f, now, fields, raw, matched, lets)
+        except Conflict as exc:
+            raise RuleError(
+                diagnostics=[Diagnostic(code="RULE207", message=str(exc), file=self.filename)]
+            ) from None
+        except Exception as exc:  # every failure inside generated code is classified here
+            raise self._fail(exc, rec, f) from exc
+        units = self.units
+        outcomes = [
+            Outcome(kind, args, units[u].name, reason, row) for u, row, kind, args, reason in raw
+        ]
+        return Decision(
+            self.name,
+            self.version,
+            outcomes,
+            fields,
+            True,
+            units,
+            matched,
+            stopped,
+            rec,
+            f,
+            dict(zip(self.let_names, lets, strict=False)),
+        )
+
+    def _fail(
+        self, exc: BaseException, rec: Mapping[str, Any], facts: Mapping[str, Any]
+    ) -> RuleError:
+        unit = getattr(exc, "accord_unit", -1)
+        line: int | None = None
+        where = "the rules"
+        missing: str | None = None
+        if isinstance(unit, int) and unit >= 0 and unit < len(self.units):
+            info = self.units[unit]
+            line, where = info.line, f"{info.kind} {info.name!r}"
+            for label, path in info.reads:
+                root = rec if path[0] == "rec" else facts
+                cur: Any = root
+                for k in path[1:]:
+                    if not isinstance(cur, Mapping) or cur.get(k) is None:
+                        missing = label
+                        break
+                    cur = cur[k]
+                if missing:
+                    break
+        elif isinstance(unit, int) and unit <= -2:
+            let = self.syntax.lets[-2 - unit]
+            line, where = let.pos.line, f"let {let.name!r}"
+        if isinstance(exc, Missing | KeyError | IndexError) or missing:
+            code = "RULE201"
+            what = (
+                f"'{missing}'"
+                if missing
+                else (f"'{exc.args[0]}'" if isinstance(exc, KeyError) else str(exc))
+            )
+            message = f"{where} needs {what}, which is missing"
+            hint = "handle it in the rule with exists(...) or '?? default'"
+        elif isinstance(exc, CurrencyMix):
+            code, message, hint = "RULE206", f"{where}: {exc}", None
+        elif isinstance(exc, ArithmeticError):
+            code, message, hint = (
+                "RULE203",
+                f"{where}: arithmetic failed ({type(exc).__name__})",
+                None,
+            )
+        else:
+            code = "RULE202"
+            message = f"{where}: a value has the wrong type ({exc})"
+            hint = "the record does not have the canonical form the rules were checked against"
+        return RuleError(
+            diagnostics=[
+                Diagnostic(
+                    code=code,
+                    message=message,
+                    file=self.filename,
+                    line=line,
+                    column=1 if line else None,
+                    data_path=missing,
+                    hint=hint,
+                )
+            ]
+        )
+
+
+def _build(rf: A.RuleFile) -> tuple[RuleSet | None, list[Diagnostic]]:
+    compiled, diags = compile_rule_file(rf)
+    diags = sort_diagnostics(diags)
+    if compiled is None:
+        return None, diags
+    return RuleSet(rf, compiled, diags), diags
+
+
+def parse_ruleset(text: str, *, filename: str = "<rules>") -> RuleSet:
+    """Parse, check and compile rule text. Raises :class:`RuleSyntaxError` or
+    :class:`SpecError` carrying every Diagnostic found."""
+    rf = parse_text(text, filename=filename)
+    rs, diags = _build(rf)
+    if rs is None:
+        raise SpecError(
+            diagnostics=[d for d in diags if Severity(d.severity) is Severity.ERROR]
+            + [d for d in diags if Severity(d.severity) is not Severity.ERROR]
+        )
+    return rs
+
+
+def _read(path: str | Path) -> tuple[str, str]:
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8"), str(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(
+            diagnostics=[
+                Diagnostic(code="RULE000", message=f"cannot read rule file: {exc}", file=str(path))
+            ]
+        ) from exc
+
+
+def load_ruleset(path: str | Path) -> RuleSet:
+    """Load, check and compile a ``.rules`` file."""
+    text, name = _read(path)
+    return parse_ruleset(text, filename=name)
+
+
+def check_rules_file(path: str | Path) -> list[Diagnostic]:
+    """Every problem in a rule file, sorted; never raises for bad content."""
+    try:
+        text, name = _read(path)
+    except SpecError as exc:
+        return list(exc.diagnostics)
+    return check_rules_text(text, filename=name)
+
+
+def check_rules_text(text: str, *, filename: str = "<rules>") -> list[Diagnostic]:
+    try:
+        rf = parse_text(text, filename=filename)
+    except RuleSyntaxError as exc:
+        return list(exc.diagnostics)
+    compiled, diags = compile_rule_file(rf)
+    return sort_diagnostics(diags)
+
+
+_ = MISSING
