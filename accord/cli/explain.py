@@ -1,0 +1,179 @@
+"""``accord explain``: why every field of a mapped record, and every rule decision, is what it is.
+
+Per output field: the spec line, the source path read, the value read and the branch taken
+(which fallback, the literal, the default, or why the field is absent). Per rule (with
+``--rules``): whether it matched, and the values that made it match or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from accord.cli import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS
+from accord.cli._common import (
+    add_mapping_arguments,
+    dumps,
+    error_diagnostics,
+    load_facts,
+    parse_now,
+    print_diagnostics,
+    resolve_mapping,
+)
+from accord.cli.payloads import iter_payloads
+from accord.diagnostics import Diagnostic
+from accord.errors import AccordError
+
+__all__ = ["register", "render_decision"]
+
+EXAMPLES = """\
+examples:
+  accord explain --channel shopify --entity order samples/payloads/shopify/order/1001.json
+  accord explain --channel shopify --entity order --rules rules/refund_governance.rules \\
+      --facts '{"captured": "100.00 USD"}' --now 2026-03-02T10:00:00Z refund.json
+  accord explain --spec mappings/shopify/order.inbound.yaml --format json order.json
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "explain",
+        help="show, per field and per rule, why a payload maps and decides as it does",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_mapping_arguments(parser)
+    parser.add_argument("files", nargs="+", type=Path, help="payload files or - for stdin")
+    parser.add_argument(
+        "--rules", type=Path, action="append", default=[], metavar="FILE", help="rule pack"
+    )
+    parser.add_argument("--facts", help="facts for the rules: JSON object or @file.json")
+    parser.add_argument("--now", help="frozen time for the rules, ISO-8601 with a zone")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        compiled = resolve_mapping(args)
+        facts = load_facts(args.facts)
+        now = parse_now(args.now)
+        from accord.engine.rules import load_ruleset
+
+        packs = [(path, load_ruleset(path)) for path in args.rules]
+    except AccordError as exc:
+        print_diagnostics(error_diagnostics(exc))
+        return EXIT_INTERNAL if exc.code.startswith(("YAML", "CLI")) else EXIT_PROBLEMS
+    failed = unreadable = False
+    documents: list[dict[str, Any]] = []
+    for item in iter_payloads(args.files):
+        if item.error is not None:
+            print_diagnostics([item.error])
+            unreadable = True
+            continue
+        payload = item.data
+        if args.direction == "outbound":
+            from accord.testing.subjects import revive
+
+            payload = revive(payload)
+        warnings: list[Diagnostic] = []
+        try:
+            record, why = compiled.explain(payload, warnings=warnings)
+        except AccordError as exc:
+            failed = True
+            partial = getattr(exc, "explanation", None)
+            if args.format == "text":
+                print(f"== {item.source}: mapping failed")
+                if partial is not None:
+                    print(partial.render())
+            print_diagnostics(error_diagnostics(exc), label=item.source)
+            continue
+        decisions: dict[str, Any] = {}
+        rule_errors: list[Diagnostic] = []
+        for path, ruleset in packs:
+            try:
+                decisions[str(path)] = ruleset.evaluate(record, facts=facts, now=now)
+            except AccordError as exc:
+                failed = True
+                rule_errors.extend(error_diagnostics(exc))
+        if args.format == "json":
+            documents.append(
+                {
+                    "source": item.source,
+                    "record": record,
+                    "fields": why.to_dict(),
+                    "decisions": {k: _to_dict(v) for k, v in decisions.items()},
+                }
+            )
+        else:
+            print(f"== {item.source} ({compiled.id} v{compiled.version})")
+            print(why.render())
+            for name, decision in decisions.items():
+                print(f"-- rules {name}")
+                print(render_decision(decision))
+        if warnings:
+            print_diagnostics(warnings, label=item.source)
+        if rule_errors:
+            print_diagnostics(rule_errors, label=item.source)
+    if args.format == "json":
+        print(dumps(documents[0] if len(documents) == 1 else documents))
+    if unreadable:
+        return EXIT_INTERNAL
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _to_dict(decision: Any) -> Any:
+    to_dict = getattr(decision, "to_dict", None)
+    return to_dict() if callable(to_dict) else decision
+
+
+def render_decision(decision: Any) -> str:
+    """Text for one Decision: its own ``render()`` when it has one, else built from its dict:
+    the outcomes, then each rule or table row considered, matched or not, and why.
+
+    >>> print(render_decision({"outcomes": [{"kind": "hold", "args": {"reason": "big"}}],
+    ...     "trace": [{"rule": "big_refund", "matched": True, "why": "amount > 500"},
+    ...               {"rule": "small", "matched": False}]}))
+    outcomes: hold(reason="big")
+      matched      big_refund: amount > 500
+      not matched  small
+    """
+    render = getattr(decision, "render", None)
+    if callable(render):
+        return str(render())
+    data = _to_dict(decision)
+    if not isinstance(data, dict):
+        return json.dumps(data, default=str)
+    lines = []
+    outcomes = data.get("outcomes") or []
+    shown = [_outcome(o) for o in outcomes] if isinstance(outcomes, list) else [str(outcomes)]
+    lines.append("outcomes: " + (", ".join(shown) if shown else "(none)"))
+    for entry in data.get("trace") or []:
+        if not isinstance(entry, dict):
+            lines.append(f"  {entry}")
+            continue
+        name = entry.get("rule") or entry.get("name") or "?"
+        if entry.get("row") is not None:
+            name = f"{name} row {entry['row']}"
+        state = "matched    " if entry.get("matched") else "not matched"
+        why = entry.get("why") or entry.get("reason") or entry.get("explanation")
+        values = entry.get("values")
+        detail = f": {why}" if why else ""
+        if values:
+            detail += f" (values {json.dumps(values, default=str, sort_keys=True)})"
+        lines.append(f"  {state}  {name}{detail}")
+    return "\n".join(lines)
+
+
+def _outcome(outcome: Any) -> str:
+    if isinstance(outcome, dict) and "kind" in outcome:
+        args = outcome.get("args") or {}
+        if isinstance(args, dict):
+            inner = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in args.items())
+        else:
+            inner = json.dumps(args, default=str)
+        return f"{outcome['kind']}({inner})"
+    return json.dumps(outcome, default=str)
