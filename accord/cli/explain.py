@@ -131,49 +131,62 @@ def _to_dict(decision: Any) -> Any:
 
 
 def render_decision(decision: Any) -> str:
-    """Text for one Decision: its own ``render()`` when it has one, else built from its dict:
-    the outcomes, then each rule or table row considered, matched or not, and why.
+    """Text for one Decision: the outcomes with their reasons, then each rule or decision
+    table considered, whether (and which rows) matched, and the values it read.
 
-    >>> print(render_decision({"outcomes": [{"kind": "hold", "args": {"reason": "big"}}],
-    ...     "trace": [{"rule": "big_refund", "matched": True, "why": "amount > 500"},
-    ...               {"rule": "small", "matched": False}]}))
-    outcomes: hold(reason="big")
-      matched      big_refund: amount > 500
-      not matched  small
+    >>> print(render_decision({"outcomes": [{"kind": "escalate", "queue": "finance",
+    ...     "rule": "big", "reason": "refund of 250.00 USD"}],
+    ...     "trace": [{"rule": "big", "line": 3, "matched": True,
+    ...                "values": {"amount": {"amount": "250.00", "currency": "USD"}}},
+    ...               {"table": "routing", "line": 5, "hit": "first", "matched_rows": [],
+    ...                "values": {}},
+    ...               {"rule": "late", "considered": False}]}))
+    outcome escalate(queue="finance") by big: refund of 250.00 USD
+      line 3  rule big: matched; read amount={"amount": "250.00", "currency": "USD"}
+      line 5  table routing (hit first): no row matched
+      rule late: not considered (an earlier rule stopped evaluation)
     """
-    render = getattr(decision, "render", None)
-    if callable(render):
-        return str(render())
     data = _to_dict(decision)
     if not isinstance(data, dict):
         return json.dumps(data, default=str)
-    lines = []
     outcomes = data.get("outcomes") or []
-    shown = [_outcome(o) for o in outcomes] if isinstance(outcomes, list) else [str(outcomes)]
-    lines.append("outcomes: " + (", ".join(shown) if shown else "(none)"))
+    lines = [_outcome(o) for o in (outcomes if isinstance(outcomes, list) else [])]
+    if not outcomes:
+        lines.append("no outcome")
     for entry in data.get("trace") or []:
         if not isinstance(entry, dict):
             lines.append(f"  {entry}")
             continue
-        name = entry.get("rule") or entry.get("name") or "?"
-        if entry.get("row") is not None:
-            name = f"{name} row {entry['row']}"
-        state = "matched    " if entry.get("matched") else "not matched"
-        why = entry.get("why") or entry.get("reason") or entry.get("explanation")
-        values = entry.get("values")
-        detail = f": {why}" if why else ""
-        if values:
-            detail += f" (values {json.dumps(values, default=str, sort_keys=True)})"
-        lines.append(f"  {state}  {name}{detail}")
+        kind = "table" if "table" in entry else "rule"
+        name = entry.get(kind, "?")
+        if entry.get("considered") is False:
+            lines.append(f"  {kind} {name}: not considered (an earlier rule stopped evaluation)")
+            continue
+        where = f"line {entry['line']}  " if entry.get("line") else ""
+        if kind == "table":
+            rows = entry.get("matched_rows") or []
+            state = f"rows {', '.join(map(str, rows))} matched" if rows else "no row matched"
+            head = f"table {name} (hit {entry.get('hit')})"
+        else:
+            state = "matched" if entry.get("matched") else "not matched"
+            head = f"rule {name}"
+        values = entry.get("values") or {}
+        read = ", ".join(
+            f"{k}={json.dumps(v, default=str, sort_keys=True)}" for k, v in values.items()
+        )
+        lines.append(f"  {where}{head}: {state}" + (f"; read {read}" if read else ""))
     return "\n".join(lines)
 
 
 def _outcome(outcome: Any) -> str:
-    if isinstance(outcome, dict) and "kind" in outcome:
-        args = outcome.get("args") or {}
-        if isinstance(args, dict):
-            inner = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in args.items())
-        else:
-            inner = json.dumps(args, default=str)
-        return f"{outcome['kind']}({inner})"
-    return json.dumps(outcome, default=str)
+    if not isinstance(outcome, dict) or "kind" not in outcome:
+        return f"outcome {json.dumps(outcome, default=str)}"
+    skip = {"kind", "rule", "row", "reason"}
+    args = ", ".join(
+        f"{k}={json.dumps(v, default=str)}" for k, v in outcome.items() if k not in skip
+    )
+    by = outcome.get("rule") or "?"
+    if outcome.get("row"):
+        by = f"{by} row {outcome['row']}"
+    reason = f": {outcome['reason']}" if outcome.get("reason") else ""
+    return f"outcome {outcome['kind']}({args}) by {by}{reason}"

@@ -303,7 +303,7 @@ def _outcome_kinds(decision: Any) -> list[str]:
     kinds = []
     for o in outcomes:
         if isinstance(o, dict):
-            kinds.append(str(o.get("kind") or o.get("action") or o.get("name") or o))
+            kinds.append(str(o.get("kind") or o))
         else:
             kinds.append(str(o))
     return kinds

@@ -157,16 +157,13 @@ class RulesSubject:
 
 
 def _rule_items(ruleset: Any) -> list[str]:
+    """``rule:<name>`` for each rule, ``row:<table>#<n>`` for each decision-table row."""
     items: list[str] = []
-    for rule in getattr(ruleset, "rules", ()) or ():
-        name = getattr(rule, "name", None)
-        if name is None:
-            continue
-        rows = getattr(rule, "rows", None)
-        if rows:
-            items.extend(f"row:{name}#{i + 1}" for i in range(len(rows)))
+    for unit in getattr(ruleset, "units", ()) or ():
+        if unit.kind == "table":
+            items.extend(f"row:{unit.name}#{n}" for n in range(1, unit.rows + 1))
         else:
-            items.append(f"rule:{name}")
+            items.append(f"rule:{unit.name}")
     return items
 
 
@@ -175,14 +172,12 @@ def _matched_items(decision: Any) -> set[str]:
     out: set[str] = set()
     trace = decision.get("trace") if isinstance(decision, Mapping) else None
     for entry in trace if isinstance(trace, list) else []:
-        if not isinstance(entry, Mapping) or not entry.get("matched"):
+        if not isinstance(entry, Mapping):
             continue
-        name = entry.get("rule") or entry.get("name")
-        row = entry.get("row")
-        if name is not None and row is not None:
-            out.add(f"row:{name}#{row}")
-        elif name is not None:
-            out.add(f"rule:{name}")
+        if "table" in entry:
+            out.update(f"row:{entry['table']}#{n}" for n in entry.get("matched_rows") or ())
+        elif entry.get("matched") and "rule" in entry:
+            out.add(f"rule:{entry['rule']}")
     return out
 
 
