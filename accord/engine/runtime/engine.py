@@ -234,7 +234,8 @@ class _Prepared:
     entity: str
     event_id: str | None
     event_key: str
-    raw: str
+    raw: str | None  # the payload as text, made only when needed (hash key, dead letter)
+    source: Any
     received_at: str
     flow: FlowConfig | None = None
     target: str | None = None
@@ -383,9 +384,7 @@ class Engine:
         new (an event already queued, by key, is not queued twice)."""
         rows = []
         for ev in events:
-            raw = ev.payload if isinstance(ev.payload, str) else (
-                ev.payload.decode() if isinstance(ev.payload, bytes) else _json.dumps(ev.payload)
-            )  # fmt: skip
+            raw = _payload_text(ev.payload)
             key = self._event_key(ev.channel, ev.entity, ev.event_id, raw)
             at = iso(ev.received_at) if ev.received_at else None
             rows.append((key, ev.channel, ev.entity, ev.event_id, raw, at))
@@ -435,6 +434,7 @@ class Engine:
     def _prepare(self, ev: Event, *, event_key: str | None = None) -> _Prepared:
         now = self.clock.now()
         payload = ev.payload
+        raw: str | None = None
         if isinstance(payload, (bytes, bytearray)):
             try:
                 raw = bytes(payload).decode("utf-8")
@@ -442,23 +442,17 @@ class Engine:
                 raw = bytes(payload).decode("latin-1")
         elif isinstance(payload, str):
             raw = payload
-        else:
-            raw = ""
         event_id = str(ev.event_id) if ev.event_id is not None else None
-        if raw:
-            key = event_key or self._event_key(ev.channel, ev.entity, event_id, raw)
-        else:
-            try:
-                raw = _json.dumps(payload)
-            except (TypeError, ValueError):
-                raw = repr(payload)
-            key = event_key or self._event_key(ev.channel, ev.entity, event_id, raw)
+        if event_key is None and event_id is None and raw is None:
+            raw = _payload_text(payload)  # the content hash is the idempotency key
+        key = event_key or self._event_key(ev.channel, ev.entity, event_id, raw or "")
         p = _Prepared(
             channel=ev.channel,
             entity=ev.entity,
             event_id=event_id,
             event_key=key,
             raw=raw,
+            source=payload,
             received_at=iso(ev.received_at or now),
         )
         try:
@@ -550,9 +544,10 @@ class Engine:
         err = p.failure.error
         diags = list(err.diagnostics) or [_diag(err.code, err.message)]
         diags = [d.for_record(p.record_id) for d in diags]
+        raw = p.raw if p.raw is not None else _payload_text(p.source)
         dlq_id = tx.put_dead_letter(
             event_key=p.event_key, channel=p.channel, entity=p.entity, event_id=p.event_id,
-            record_id=p.record_id, raw_payload=p.raw, error_class=err.error_class,
+            record_id=p.record_id, raw_payload=raw, error_class=err.error_class,
             code=err.code, message=err.message, diagnostics=diags,
             received_at=p.received_at, now=iso(self.clock.now()),
         )  # fmt: skip
@@ -857,3 +852,18 @@ class Engine:
 
 def _enqueue_rows(tx: Tx, *, rows: list[tuple[str, str, str, str | None, str, str | None]]) -> int:
     return sum(tx.enqueue(*r) for r in rows)
+
+
+def _payload_text(payload: Any) -> str:
+    """The payload as JSON text, exactly as received when it came as text or bytes."""
+    if isinstance(payload, str):
+        return payload
+    if isinstance(payload, (bytes, bytearray)):
+        try:
+            return bytes(payload).decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes(payload).decode("latin-1")
+    try:
+        return _json.dumps_payload(payload)
+    except (TypeError, ValueError):
+        return repr(payload)
