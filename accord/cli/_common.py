@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,6 +18,7 @@ __all__ = [
     "add_mapping_arguments",
     "default_mapping_roots",
     "dumps",
+    "guarded",
     "load_facts",
     "parse_now",
     "print_diagnostics",
@@ -160,3 +161,29 @@ def parse_now(text: str | None) -> datetime | None:
             ]
         )
     return moment
+
+
+def guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Wrap a command so that an engine bug ends in exit code 3 with a one-line message
+    instead of a traceback (``ACCORD_TRACEBACK=1`` shows the traceback too)."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except (AccordError, KeyboardInterrupt, BrokenPipeError):
+            raise
+        except Exception as exc:  # the last line of defence: classify, never crash
+            import os
+            import traceback
+
+            if os.environ.get("ACCORD_TRACEBACK"):
+                traceback.print_exc()
+            print(
+                f"accord: internal error: {type(exc).__name__}: {exc} "
+                "(set ACCORD_TRACEBACK=1 for details)",
+                file=sys.stderr,
+            )
+            return 3
+
+    run.__doc__ = func.__doc__
+    return run

@@ -30,6 +30,7 @@ from accord.cli._common import (
     default_mapping_roots,
     dumps,
     error_diagnostics,
+    guarded,
     load_facts,
     parse_now,
     print_diagnostics,
@@ -84,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--now", help="frozen time for the rules, ISO-8601 with a zone")
     parser.add_argument("--show", type=int, default=20, metavar="N", help="records listed")
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=guarded(run))
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from accord.cli._common import (
     add_mapping_arguments,
     dumps,
     error_diagnostics,
+    guarded,
     load_facts,
     parse_now,
     print_diagnostics,
@@ -53,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--facts", help="facts for the rules: JSON object or @file.json")
     parser.add_argument("--now", help="frozen time for the rules, ISO-8601 with a zone")
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:

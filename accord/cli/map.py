@@ -18,6 +18,7 @@ from accord.cli._common import (
     add_mapping_arguments,
     dumps,
     error_diagnostics,
+    guarded,
     print_diagnostics,
     resolve_mapping,
 )
@@ -54,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="also validate inbound records against the canonical model (CAN diagnostics)",
     )
     parser.add_argument("--ndjson", action="store_true", help="one compact JSON record per line")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:

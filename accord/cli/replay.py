@@ -37,6 +37,7 @@ from accord.cli._common import (
     default_mapping_roots,
     dumps,
     error_diagnostics,
+    guarded,
     load_facts,
     parse_now,
     print_diagnostics,
@@ -85,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--slowest", type=int, default=5, metavar="N", help="default: 5")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--strict", action="store_true", help="any failed record fails the run")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=guarded(run))
 
 
 @dataclass(slots=True)

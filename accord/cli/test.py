@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from accord.cli import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS
+from accord.cli._common import guarded
 from accord.cli.output import JUnitCase, add_format_argument, junit, resolve_format
 from accord.cli.progress import Progress
 from accord.diagnostics import Diagnostic
@@ -59,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--coverage", action="store_true", help="list the fields, rules and rows not exercised"
     )
     add_format_argument(parser, ("text", "json", "junit", "github"))
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:

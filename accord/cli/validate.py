@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from accord.cli import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS
+from accord.cli._common import guarded
 from accord.cli.output import DIAGNOSTIC_FORMATS, add_format_argument, render, resolve_format
 from accord.cli.progress import Progress
 from accord.diagnostics import Diagnostic, Severity
@@ -56,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_format_argument(parser, DIAGNOSTIC_FORMATS)
     parser.add_argument("--strict", action="store_true", help="warnings fail too")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -155,6 +155,16 @@ def run_case_file(path: str | Path, *, update: bool = False) -> FileResult:
             )
         )
         return result
+    except Exception as exc:  # an engine bug: the file cannot run, the others still do
+        result.diagnostics.append(
+            Diagnostic(
+                code="CASE008",
+                message=f"cannot run {loaded.subject.name}: internal error "
+                f"{type(exc).__name__}: {exc}",
+                file=str(loaded.subject),
+            )
+        )
+        return result
     result.coverage.items = subject.universe()
     for case in loaded.cases:
         outcome, raw = run_case(subject, case, file=str(path))
