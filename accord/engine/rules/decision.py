@@ -7,9 +7,8 @@ every record); the trace's "values read" are looked up from the same record and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from accord.engine.rules.runtime import MISSING, to_json
@@ -129,6 +128,26 @@ class Decision:
             "trace": self.trace,
         }
 
+    # A Decision reads like its JSON form, so generic tooling (the case runner's structural
+    # match, ``dict(decision)``) can treat it as the mapping it stands for.
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("ruleset", "version", "effective", "outcomes", "fields", "reasons", "trace"))
+
+    def __len__(self) -> int:
+        return 7
+
+    def keys(self) -> KeysView[str]:
+        return self.to_dict().keys()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.to_dict().items()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.to_dict().get(key, default)
+
     def explain(self) -> str:
         """A short human-readable account of the decision."""
         lines = [f"{self.ruleset}: " + (", ".join(self.kinds()) or "no outcome")]
@@ -142,5 +161,4 @@ class Decision:
         return "\n".join(lines)
 
 
-def now_or(now: datetime | None, clock_now: datetime) -> datetime:
-    return clock_now if now is None else now
+Mapping.register(Decision)

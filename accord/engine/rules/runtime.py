@@ -479,6 +479,7 @@ def namespace() -> dict[str, Any]:
         "sorted": sorted,
         "int": int,
         "str": str,
+        "Exception": Exception,
     }
     for name in (
         "nn sg req idx mix madd msub mmul mdiv mratio mneg mcmp meq money num round_ floor_ "
