@@ -288,7 +288,7 @@ class Compiler:
         except _Fail:
             return "None", ANY
 
-    def _expr(self, e: A.Expr) -> tuple[str, T]:  # noqa: PLR0911, PLR0912 - one case per node
+    def _expr(self, e: A.Expr) -> tuple[str, T]:
         if isinstance(e, A.Lit):
             return self.literal(e)
         if isinstance(e, A.Name):
@@ -349,7 +349,7 @@ class Compiler:
             return self.const(e.value), NUMBER
         if e.kind == "money":
             amount, currency = e.value  # type: ignore[misc]
-            from accord.canonical.currencies import is_currency  # noqa: PLC0415
+            from accord.canonical.currencies import is_currency
 
             if not is_currency(currency):
                 self.err("RULE115", f"unknown currency {currency!r}", e.pos)
@@ -619,7 +619,7 @@ class Compiler:
         raise _Fail
 
     # -- calls ------------------------------------------------------------------------------
-    def call(self, e: A.Call) -> tuple[str, T]:  # noqa: PLR0911, PLR0912
+    def call(self, e: A.Call) -> tuple[str, T]:
         name, args = e.name, e.args
         if name == "exists":
             self.arity(e, 1, 1)
@@ -651,7 +651,7 @@ class Compiler:
         result = spec.check(self, e, types)
         if name == "round" and len(args) == 3:
             mode = args[2]
-            from accord.engine.rules.runtime import ROUNDING_MODES  # noqa: PLC0415
+            from accord.engine.rules.runtime import ROUNDING_MODES
 
             if not (
                 isinstance(mode, A.Lit) and mode.kind == "string" and mode.value in ROUNDING_MODES
@@ -701,7 +701,7 @@ class Compiler:
             else:
                 self.scope[e.var] = saved
         if e.extra and e.name != "sort":
-            self.err("RULE104", f"only sort(...) takes several keys", e.extra[0].pos)
+            self.err("RULE104", "only sort(...) takes several keys", e.extra[0].pos)
         name = e.name
         loop = f"for {var} in {csrc}"
         if name in ("any", "all", "count", "filter"):
@@ -808,7 +808,7 @@ class Compiler:
         self.units.append(info)
 
     def table(self, table: A.Table, out: list[str]) -> None:
-        from accord.engine.rules import tables  # noqa: PLC0415
+        from accord.engine.rules import tables
 
         info = UnitInfo("table", table.name, table.index, table.pos.line, hit=table.hit)
         info.rows = len(table.rows)
@@ -865,6 +865,12 @@ class Compiler:
             reason = self.template(row.reason) if row.reason is not None else "''"
             out.append(f"{indent}r = {reason}")
             out.append(f"{indent}m.append(({n}, {row.number}))")
+            if all(
+                v is None or o in ("because", "priority")
+                for (o, _), v in zip(table.outputs, row.outputs, strict=True)
+            ):
+                # A row without output values still reports that it matched.
+                out.append(f"{indent}o.append(({n}, {row.number}, 'match', {{}}, r))")
             for (oname, _), value in zip(table.outputs, row.outputs, strict=True):
                 if oname in ("because", "priority") or value is None:
                     continue
@@ -1046,7 +1052,7 @@ class Compiler:
                 cond = self.cond_src(own.when, src, t)
                 self.scope = saved
             result.append((own, cond))
-        from accord.engine.rules import ownership as own_mod  # noqa: PLC0415
+        from accord.engine.rules import ownership as own_mod
 
         for problem in own_mod.lint(self.rf.owns):
             self.err("RULE140", problem[0], problem[1])

@@ -132,7 +132,7 @@ class OwnershipPolicy:
             cond: Callable[[Mapping[str, Any], datetime], bool] | None = None
             if cond_src is not None:
                 code = compile(f"lambda rec, now: {cond_src}", "<ownership>", "eval")
-                cond = eval(code, ns)  # noqa: S307 - generated from a checked tree
+                cond = eval(code, ns)
             reason = (
                 "".join(p for p in own.reason.parts if isinstance(p, str)) if own.reason else ""
             )
@@ -148,7 +148,7 @@ class OwnershipPolicy:
 
     @classmethod
     def from_file(cls, path: str | Path) -> OwnershipPolicy:
-        from accord.engine.rules.ruleset import load_ruleset  # noqa: PLC0415
+        from accord.engine.rules.ruleset import load_ruleset
 
         return cls(load_ruleset(path))
 
@@ -228,7 +228,7 @@ def _slice(text: str, pos: A.Pos) -> str:
 
 @cache
 def _shipped_policy() -> OwnershipPolicy:
-    from accord.resources import rules_dir  # noqa: PLC0415
+    from accord.resources import rules_dir
 
     return OwnershipPolicy.from_file(rules_dir() / "ownership.rules")
 

@@ -237,7 +237,7 @@ def _syntax_error(
         tok = exc.token
         code = "RULE001"
         message = friendly or f"unexpected {tok.value!r}"
-        if tok.type == "TABLE_LINE":
+        if tok.type == "TABLE_LINE" and friendly is None:
             # Outside a table, '|' can only be a mistyped operator.
             message = (
                 "unexpected '||': use 'or' instead"

@@ -189,13 +189,13 @@ class RuleSet:
         ns = namespace()
         ns.update(compiled.namespace)
         code = compile(compiled.source, f"<rules {self.name}>", "exec")
-        exec(code, ns)  # noqa: S102 - generated from a checked tree; names are mangled
+        exec(code, ns)
         self._fn: Callable[..., int] = ns["evaluate"]
         self._ns = ns
         self._defaults: dict[str, Callable[[], Any]] = {}
         for fname, src in compiled.fact_defaults.items():
             dcode = compile(f"lambda: {src}", f"<rules {self.name} default {fname}>", "eval")
-            self._defaults[fname] = eval(dcode, ns)  # noqa: S307 - generated, as above
+            self._defaults[fname] = eval(dcode, ns)
         self._unit_by_index = {u.index: u for u in self.units}
 
     def __repr__(self) -> str:

@@ -481,12 +481,7 @@ def namespace() -> dict[str, Any]:
         "str": str,
         "Exception": Exception,
     }
-    for name in (
-        "nn sg req idx mix madd msub mmul mdiv mratio mneg mcmp meq money num round_ floor_ "
-        "ceil_ abs_ min_ max_ clamp sum_ msum sort first last length contains member date_of "
-        "days hours add_business_days is_business_day business_days_between gadd gsub gmul gdiv "
-        "gneg gcmp geq truth fmt attempt setf Conflict"
-    ).split():
+    for name in ["nn", "sg", "req", "idx", "mix", "madd", "msub", "mmul", "mdiv", "mratio", "mneg", "mcmp", "meq", "money", "num", "round_", "floor_", "ceil_", "abs_", "min_", "max_", "clamp", "sum_", "msum", "sort", "first", "last", "length", "contains", "member", "date_of", "days", "hours", "add_business_days", "is_business_day", "business_days_between", "gadd", "gsub", "gmul", "gdiv", "gneg", "gcmp", "geq", "truth", "fmt", "attempt", "setf", "Conflict"]:
         names[name] = globals()[name]
     return names
 

@@ -153,7 +153,7 @@ def entity_type(entity: str) -> T | None:
     wrongly refused either.
     """
     try:
-        from accord.canonical import introspect  # noqa: PLC0415 - optional at import time
+        from accord.canonical import introspect
     except ImportError:
         return T.record({}, entity=entity, open=True)
     try:
@@ -171,7 +171,7 @@ def entity_type(entity: str) -> T | None:
 def entity_names() -> list[str]:
     """Known canonical entity names (empty when the model cannot be introspected)."""
     try:
-        from accord.canonical import ENTITIES  # noqa: PLC0415
+        from accord.canonical import ENTITIES
     except ImportError:
         return []
     if isinstance(ENTITIES, Mapping):
