@@ -259,7 +259,7 @@ class AmazonConnector(Connector):
         retries."""
         if entity != "inventory":
             raise self.rejected(f"updating {entity!r} is not supported")
-        seller = self.secret("AMAZON_SELLER_ID")
+        seller = self.setting("AMAZON_SELLER_ID")
         log.info("amazon: inventory update for %s (idempotency key %s)", id, idempotency_key)
         quantity = record.get("quantity")
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:

@@ -242,6 +242,29 @@ class Connector(abc.ABC):
             self._cache[name] = value
         return value
 
+    def setting(self, name: str) -> str:
+        """A non-secret configuration value from the same provider (a shop domain, an app
+        key, an account id): required like a credential but not redacted, so recordings keep
+        it and replays match on it."""
+        value = self.optional_setting(name)
+        if value is None:
+            message = f"{self.channel}: setting {name} is not set"
+            raise AuthError(
+                message,
+                diagnostics=(
+                    Diagnostic(
+                        code=MISSING_CREDENTIAL,
+                        message=message,
+                        hint=f"set the environment variable {name} or pass a secrets provider",
+                    ),
+                ),
+            )
+        return value
+
+    def optional_setting(self, name: str) -> str | None:
+        """Like :meth:`setting` but ``None`` when unset."""
+        return self.secrets.get(name)
+
     def redact(self, text: str) -> str:
         """``text`` with every credential this connector has seen replaced."""
         return self.redactor.redact(text)

@@ -105,7 +105,7 @@ class EbayConnector(Connector):
     def prepare(self, request: httpx2.Request) -> httpx2.Request:
         if str(request.url) == self.token_url:
             auth = httpx2.BasicAuth(
-                self.secret("EBAY_CLIENT_ID"), self.secret("EBAY_CLIENT_SECRET")
+                self.setting("EBAY_CLIENT_ID"), self.secret("EBAY_CLIENT_SECRET")
             )
             return next(auth.sync_auth_flow(request))
         request.headers["Authorization"] = f"Bearer {self.access_token()}"

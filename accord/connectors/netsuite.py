@@ -117,7 +117,7 @@ class NetSuiteConnector(Connector):
 
     @property
     def account(self) -> str:
-        return self.secret("NETSUITE_ACCOUNT_ID").strip().upper()
+        return self.setting("NETSUITE_ACCOUNT_ID").strip().upper()
 
     @property
     def base_url(self) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 
@@ -50,7 +51,8 @@ def create_app(
     ack_timeout: float = 4.0,
     max_body: int = MAX_BODY,
 ) -> Starlette:
-    """Build the webhook app for ``connectors`` (keyed by channel) feeding ``sink``.
+    """Build the webhook app for ``connectors`` (keyed by the project's channel names, which
+    are also the URL segment and the channel the engine is told) feeding ``sink``.
 
     ``sink`` may be a factory; it is then called once, on the worker thread, at startup.
     """
@@ -76,6 +78,9 @@ def create_app(
             return JSONResponse({"error": exc.code, "message": "signature invalid"}, 401)
         except AccordError as exc:
             return JSONResponse({"error": exc.code, "message": str(exc)}, 400)
+        if event.channel != channel:
+            # The project's name for the channel (``shopify-eu``), not the connector's kind.
+            event = dataclasses.replace(event, channel=channel)
         future = worker.submit(event, received_at)
         try:
             result = await asyncio.wait_for(asyncio.wrap_future(future), ack_timeout)

@@ -132,7 +132,7 @@ class ShipBobConnector(Connector):
         if not key:
             raise self.rejected("an idempotency key must not be blank")
         body = {**record, "reference_id": key}
-        headers = {"shipbob_channel_id": self.secret("SHIPBOB_CHANNEL_ID")}
+        headers = {"shipbob_channel_id": self.setting("SHIPBOB_CHANNEL_ID")}
         try:
             reply = self.call(
                 "POST",

@@ -122,7 +122,7 @@ class ShopifyConnector(Connector):
 
     @property
     def base_url(self) -> str:
-        shop = self.secret("SHOPIFY_SHOP").removeprefix("https://").rstrip("/")
+        shop = self.setting("SHOPIFY_SHOP").removeprefix("https://").rstrip("/")
         return f"https://{shop}/admin/api/{self.pinned_version}"
 
     # -- hooks ----------------------------------------------------------------------------

@@ -102,9 +102,9 @@ class TikTokShopConnector(Connector):
         if str(request.url).startswith(REFRESH_URL):
             return request
         params = {k: v for k, v in request.url.params.items() if k not in ("sign",)}
-        params["app_key"] = self.secret("TIKTOK_APP_KEY")
+        params["app_key"] = self.setting("TIKTOK_APP_KEY")
         params["timestamp"] = str(int(self.clock.now().timestamp()))
-        cipher = self.optional_secret("TIKTOK_SHOP_CIPHER")
+        cipher = self.optional_setting("TIKTOK_SHOP_CIPHER")
         if cipher and "shop_cipher" not in params:
             params["shop_cipher"] = cipher
         multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
@@ -127,7 +127,7 @@ class TikTokShopConnector(Connector):
             "GET",
             REFRESH_URL,
             params={
-                "app_key": self.secret("TIKTOK_APP_KEY"),
+                "app_key": self.setting("TIKTOK_APP_KEY"),
                 "app_secret": self.secret("TIKTOK_APP_SECRET"),
                 "refresh_token": refresh,
                 "grant_type": "refresh_token",
@@ -210,7 +210,7 @@ class TikTokShopConnector(Connector):
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         h = lower_headers(headers)
-        app_key = self.secret("TIKTOK_APP_KEY")
+        app_key = self.setting("TIKTOK_APP_KEY")
         expected = hmac_sha256_hex(
             self.secret("TIKTOK_APP_SECRET").encode(), app_key.encode() + body
         )

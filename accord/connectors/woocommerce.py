@@ -57,7 +57,7 @@ class WooCommerceConnector(Connector):
 
     @property
     def base_url(self) -> str:
-        return self.secret("WOOCOMMERCE_URL").rstrip("/") + "/wp-json/wc/v3"
+        return self.setting("WOOCOMMERCE_URL").rstrip("/") + "/wp-json/wc/v3"
 
     def prepare(self, request: httpx2.Request) -> httpx2.Request:
         key = self.secret("WOOCOMMERCE_CONSUMER_KEY")

@@ -1,0 +1,68 @@
+"""Connector classes by channel kind, and how a project channel finds its credentials.
+
+>>> sorted(CONNECTORS)
+['amazon', 'ebay', 'netsuite', 'shipbob', 'shopify', 'tiktok', 'woocommerce']
+>>> env_prefix("shopify", "shopify"), env_prefix("shopify-eu", "shopify")
+('', 'SHOPIFY_EU_')
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx2
+
+from accord.diagnostics import Diagnostic
+from accord.errors import RequestRejectedError
+
+from .amazon import AmazonConnector
+from .base import UNSUPPORTED, Connector
+from .ebay import EbayConnector
+from .netsuite import NetSuiteConnector
+from .shipbob import ShipBobConnector
+from .shopify import ShopifyConnector
+from .tiktok import TikTokShopConnector
+from .woocommerce import WooCommerceConnector
+
+__all__ = ["CONNECTORS", "connector_for", "env_prefix"]
+
+CONNECTORS: dict[str, type[Connector]] = {
+    cls.channel: cls
+    for cls in (
+        AmazonConnector,
+        EbayConnector,
+        NetSuiteConnector,
+        ShipBobConnector,
+        ShopifyConnector,
+        TikTokShopConnector,
+        WooCommerceConnector,
+    )
+}
+
+
+def env_prefix(name: str, kind: str) -> str:
+    """The environment-variable prefix of a project channel's credentials.
+
+    A channel named after its kind reads plain ``SHOPIFY_ACCESS_TOKEN``; a second store of the
+    same kind, ``shopify-eu``, reads ``SHOPIFY_EU_SHOPIFY_ACCESS_TOKEN``.
+    """
+    if name == kind:
+        return ""
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper() + "_"
+
+
+def connector_for(
+    kind: str, client: httpx2.Client, *, api_version: str | None = None, **kwargs: Any
+) -> Connector:
+    """A connector of ``kind`` over ``client``; ``kwargs`` go to its constructor
+    (``secrets``, ``retry``, ``clock``, ``sleep``). ``api_version`` pins Shopify's version."""
+    cls = CONNECTORS.get(kind)
+    if cls is None:
+        message = f"no connector for channel kind {kind!r}; known: {', '.join(sorted(CONNECTORS))}"
+        raise RequestRejectedError(
+            message, diagnostics=(Diagnostic(code=UNSUPPORTED, message=message),)
+        )
+    if api_version is not None and cls is ShopifyConnector:
+        return ShopifyConnector(client, api_version=api_version, **kwargs)
+    return cls(client, **kwargs)
