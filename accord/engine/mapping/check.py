@@ -202,6 +202,9 @@ class _Scope:
     in_each: bool
     siblings: frozenset[str] = frozenset()
     trail: tuple[str, ...] = ()  # definitions being applied (cycle detection)
+    #: False below a target already reported as unknown or misshapen: its children would
+    #: only repeat the same mistake.
+    known: bool = True
 
 
 @dataclass
@@ -454,8 +457,9 @@ class _Checker:
         chain_ok, reduces = self.transforms(doc, rule.get("transform"), (*at, "transform"))
         self.timezone(doc, rule.get("tz"), (*at, "tz"))
         self.lookup_ref(doc, rule.get("lookup"), (*at, "lookup"), spec, target)
+        known = scope.known and (spec is not None or self.entity is None)
         if spec is not None:
-            self.shape(scope, target, rule, at, spec, sources, reduces)
+            known = self.shape(scope, target, rule, at, spec, sources, reduces)
             self.enum_values(doc, rule, at, spec, target)
         if rule.get("as") == "money":
             self.money_currency(doc, target, rule, at, sources, chain_ok)
@@ -480,11 +484,14 @@ class _Checker:
                 relative,
                 frozenset(str(k) for k in nested),
                 scope.trail,
+                known,
             )
             self.fields(inner, nested)
         use = rule.get("use")
         if isinstance(use, str):
-            self.apply_definition(scope, use, (*at, "use"), item_target, item_source, relative)
+            self.apply_definition(
+                scope, use, (*at, "use"), item_target, item_source, relative, known
+            )
 
     def rule_sources(self, scope: _Scope, rule: Mapping[str, Any], at: Path_) -> list[SourcePath]:
         raw = rule.get("from")
@@ -502,7 +509,7 @@ class _Checker:
         return out
 
     def target_spec(self, scope: _Scope, target: str, at: Path_) -> FieldSpec | None:
-        if self.direction != "inbound" or self.entity is None:
+        if self.direction != "inbound" or self.entity is None or not scope.known:
             return None
         full = _join_target(scope.target, target)
         try:
@@ -687,7 +694,8 @@ class _Checker:
         spec: FieldSpec,
         sources: list[SourcePath],
         reduces: bool,
-    ) -> None:
+    ) -> bool:
+        """Check the rule's shape against the target; False when nested fields cannot fit."""
         doc = scope.doc
         kind = spec.kind
         as_ = rule.get("as")
@@ -699,7 +707,7 @@ class _Checker:
                 f"'each' produces a list, but '{target}' is {_a(kind)}",
                 (*at, "each"),
             )
-            return
+            return False
         if kind == "list" and spec.item is not None:
             item = spec.item.kind
             if item in ("object", "money") and "each" not in rule and not structured:
@@ -712,7 +720,7 @@ class _Checker:
                         at,
                         key=True,
                     )
-                return
+                return True
             if isinstance(as_, str) and "each" not in rule:
                 self.report(
                     doc,
@@ -720,7 +728,7 @@ class _Checker:
                     f"'as: {as_}' converts one value, but '{target}' is a list of {item}s",
                     (*at, "as"),
                 )
-            return
+            return True
         if isinstance(as_, str) and kind in _AS_FITS and as_ not in _AS_FITS[kind]:
             self.report(
                 doc,
@@ -764,6 +772,8 @@ class _Checker:
                 at,
                 key=True,
             )
+            return False
+        return True
 
     def enum_values(
         self, doc: LoadedYaml, rule: Mapping[str, Any], at: Path_, spec: FieldSpec, target: str
@@ -843,17 +853,18 @@ class _Checker:
         target: str,
         source: str | None,
         relative: bool,
+        known: bool,
     ) -> None:
         definition = self.definitions.get(name)
         if definition is None:
             mean = closest(name, self.definitions)
-            known = ", ".join(sorted(self.definitions)) or "none"
+            names = ", ".join(sorted(self.definitions)) or "none"
             self.report(
                 scope.doc,
                 "MAP115",
                 f"unknown definition '{name}'" + (f" (did you mean '{mean}'?)" if mean else ""),
                 at,
-                hint=f"definitions in this spec and its includes: {known}",
+                hint=f"definitions in this spec and its includes: {names}",
             )
             return
         if name in scope.trail:
@@ -862,7 +873,7 @@ class _Checker:
             return
         # Each (definition, place) pair is checked once; the same definition used for billing
         # and shipping addresses is checked at both places.
-        key = (name, f"{target}|{source}")
+        key = (name, f"{target}|{source}|{known}")
         if key in self._applied:
             return
         self._applied.add(key)
@@ -877,6 +888,7 @@ class _Checker:
                 relative,
                 frozenset(str(k) for k in fields),
                 (*scope.trail, name),
+                known,
             )
             self.fields(inner, fields)
 

@@ -296,12 +296,13 @@ def _parse_text(text: str, fmt: str | None, unit: str | None, original: Any) -> 
             return datetime.strptime(text, fmt)
         except ValueError:
             raise _bad("datetime", original, f"{text!r} does not match {fmt!r}") from None
+    # Digit strings are epochs, except 8 digits, which ISO 8601 reads as a date (20240301).
+    if _NUMERIC.match(text) and not (len(text) == 8 and text.isdigit()):
+        return _from_epoch(Decimal(text), unit, original)
     try:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
-    if _NUMERIC.match(text):
-        return _from_epoch(Decimal(text), unit, original)
     match = _MS_JSON_DATE.match(text)
     if match:  # Microsoft JSON dates, still sent by some marketplace APIs
         return _from_epoch(Decimal(match.group(1)), "ms", original)
@@ -406,7 +407,8 @@ _CURRENCY_KEYS: Final = (
 )
 _SET_KEYS: Final = ("shop_money", "presentment_money")
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
-_CURRENCY_SEEN: dict[str, str] = {}
+#: Codes already validated (bounded): the compiled code checks here before validating.
+CURRENCY_SEEN: dict[str, str] = {}
 
 #: ``fn(value, currency, warnings) -> {"amount": Decimal, "currency": str}``
 MoneyCoercion = Callable[[Any, Any, "list[Diagnostic] | None"], dict[str, Any]]
@@ -419,13 +421,13 @@ def currency_code(value: Any) -> str:
     'USD'
     """
     if value.__class__ is str:
-        known = _CURRENCY_SEEN.get(value)
+        known = CURRENCY_SEEN.get(value)
         if known is not None:
             return known
         if _CURRENCY.match(value):
             code: str = value.upper()
-            if len(_CURRENCY_SEEN) < 4096:  # bounded: codes come from untrusted payloads
-                _CURRENCY_SEEN[value] = code
+            if len(CURRENCY_SEEN) < 4096:  # bounded: codes come from untrusted payloads
+                CURRENCY_SEEN[value] = code
             return code
     if value is None or value == "":
         raise FieldFailure(

@@ -26,6 +26,7 @@ import linecache
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -102,6 +103,7 @@ class _Gen:
         self.consumed: set[str] = set()
         self.n = 0
         self.errors: list[Diagnostic] = []
+        self.hoisted: dict[str, str] = {}  # root key -> variable read once per record
 
     # -- plumbing --
 
@@ -135,6 +137,15 @@ class _Gen:
     def read(self, ind: int, scope: _Scope, sp: SourcePath, var: str) -> None:
         base = self.base_var(scope, sp)
         steps = sp.steps
+        if base == "R" and scope.ctx != "R" and steps is not None and len(steps) == 1:
+            # `$root.currency` inside an `each` is loop-invariant: read it once per record.
+            key = steps[0]
+            if isinstance(key, str):
+                hoisted = self.hoisted.get(key)
+                if hoisted is None:
+                    hoisted = self.hoisted[key] = f"H{len(self.hoisted)}"
+                self.emit(ind, f"{var} = {hoisted}")
+                return
         if steps is None:
             compiled = self.const("J", jmespath.compile(sp.expression))
             self.emit(ind, f"{var} = _search({compiled}, {base})")
@@ -258,24 +269,30 @@ class _Gen:
             self.emit(ind, "v = None")
         if self.explain:
             self.emit(ind, "r = v")
-        self.emit(ind, "if v is not None:")
-        self.pipeline(ind + 1, scope, rule, k, "v")
+        if rule.transforms or rule.map is not None or rule.lookup is not None or rule.as_:
+            self.emit(ind, "if v is not None:")
+            self.pipeline(ind + 1, scope, rule, k, "v")
 
     def pipeline(self, ind: int, scope: _Scope, rule: FieldRule, k: int, var: str) -> None:
-        """transform -> map/lookup -> as, on a present value in ``var``."""
+        """transform -> map/lookup -> as, on a value in ``var`` known to be present."""
         prefix = _expr(scope.prefix)
-        self.emit(ind, "pass")
+        maybe_none = False  # whether `var` may have become None since the caller's check
         for call in rule.transforms:
+            transform = TRANSFORMS[call.name]
             fn = self.const("T", _bind(call))
             if call.name == "template":
-                for name in re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", str(_first_arg(call))):
-                    for sp in rule.from_ or ():
-                        base = {"here": scope.consumed, "root": "", "parent": scope.parent_consumed}
-                        rel = _steps_text(sp.steps) if sp.steps else ""
-                        self.consumed.add(_norm(_norm(base[sp.scope], rel), name))
-            self.emit(ind, f"if {var} is not None: {var} = {fn}({var})")
+                self.consume_template(scope, rule, call)
+            if transform.inline is not None and not call.args and not call.kwargs:
+                # Text in, text out: the common case runs as a str method, no call.
+                fast = transform.inline.format(v=var)
+                step = f"{var} = {fast} if {var}.__class__ is str else {fn}({var})"
+            else:
+                step = f"{var} = {fn}({var})"
+            self.emit(ind, f"if {var} is not None: {step}" if maybe_none else step)
+            maybe_none = maybe_none or transform.may_return_none
         if rule.transforms:
             self.absent(ind, var, rule)
+            maybe_none = True
         table = None
         if rule.map is not None:
             table, label, note = rule.map, "the map", "map"
@@ -289,39 +306,88 @@ class _Gen:
             t = self.const("M", dict(table))
             d = self.const("K", default)
             key = f"{var} if {var}.__class__ is str else _mk({var})"
-            self.emit(ind, f"if {var} is not None:")
-            self.emit(ind + 1, f"m = {t}.get({key}, _MISS)")
-            self.emit(ind + 1, "if m is _MISS:")
-            self.emit(ind + 2, f"m = _unknown({k}, {var}, W, RID, {prefix}, R, {label!r}, {d})")
+            if maybe_none:
+                self.emit(ind, f"if {var} is not None:")
+                ind += 1
+            self.emit(ind, f"m = {t}.get({key}, _MISS)")
+            self.emit(ind, "if m is _MISS:")
+            self.emit(ind + 1, f"m = _unknown({k}, {var}, W, RID, {prefix}, R, {label!r}, {d})")
             if self.explain:
-                self.emit(ind + 2, f"nt = {note!r} + ' ' + repr({var}) + ' unknown -> ' + repr(m)")
-                self.emit(ind + 1, "else:")
-                self.emit(ind + 2, f"nt = {note!r} + ' ' + repr({var}) + ' -> ' + repr(m)")
-            self.emit(ind + 1, f"{var} = m")
+                self.emit(ind + 1, f"nt = {note!r} + ' ' + repr({var}) + ' unknown -> ' + repr(m)")
+                self.emit(ind, "else:")
+                self.emit(ind + 1, f"nt = {note!r} + ' ' + repr({var}) + ' -> ' + repr(m)")
+            self.emit(ind, f"{var} = m")
+            if maybe_none:
+                ind -= 1
+            maybe_none = True
         if rule.as_ is not None:
-            self.emit(ind, f"if {var} is not None:")
-            self.coerce(ind + 1, rule, var)
+            if maybe_none:
+                self.emit(ind, f"if {var} is not None:")
+                ind += 1
+            self.coerce(ind, rule, var)
+
+    def consume_template(self, scope: _Scope, rule: FieldRule, call: TransformCall) -> None:
+        """A template reads named keys of the object at `from`: those keys are consumed."""
+        for name in re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", str(_first_arg(call))):
+            for sp in rule.from_:
+                base = {"here": scope.consumed, "root": "", "parent": scope.parent_consumed}
+                rel = _steps_text(sp.steps) if sp.steps else ""
+                self.consumed.add(_norm(_norm(base[sp.scope], rel), name))
 
     def coerce(self, ind: int, rule: FieldRule, var: str) -> None:
+        """Emit the ``as:`` coercion. The usual input type takes an inlined path; anything
+        else calls the full coercion, which accepts every documented form or raises."""
         as_ = rule.as_
         if as_ == "string":
-            self.emit(ind, f"if {var}.__class__ is not str: {var} = _to_string({var})")
+            self.emit(
+                ind,
+                f"if {var}.__class__ is not str: "
+                f"{var} = str({var}) if {var}.__class__ is int else _to_string({var})",
+            )
         elif as_ == "int":
             self.emit(ind, f"if {var}.__class__ is not int: {var} = _to_int({var})")
         elif as_ == "bool":
             self.emit(ind, f"if {var}.__class__ is not bool: {var} = _to_bool({var})")
         elif as_ == "decimal":
-            self.emit(ind, f"{var} = _to_decimal({var}, W)")
-        elif as_ == "datetime":
-            fn = self.const("DT", coerce.make_datetime(rule.tz, fmt=rule.format, epoch=rule.epoch))
-            self.emit(ind, f"{var} = {fn}({var})")
-        elif as_ == "date":
-            fn = self.const("DA", coerce.make_date(rule.tz, fmt=rule.format, epoch=rule.epoch))
-            self.emit(ind, f"{var} = {fn}({var})")
+            # Decimal() on text raises InvalidOperation for non-numbers: the error builder
+            # classifies it as MAP203. It also accepts "NaN" and "1_0": those take the full path.
+            self.emit(ind, f"if {var}.__class__ is str:")
+            self.emit(ind + 1, f"a = _Decimal({var})")
+            self.emit(ind + 1, f"if not a.is_finite() or '_' in {var}: a = _to_decimal({var}, W)")
+            self.emit(ind + 1, f"{var} = a")
+            self.emit(
+                ind,
+                f"elif {var}.__class__ is not _Decimal or not {var}.is_finite(): "
+                f"{var} = _to_decimal({var}, W)",
+            )
+        elif as_ in ("datetime", "date"):
+            make = coerce.make_datetime if as_ == "datetime" else coerce.make_date
+            fn = self.const("DT", make(rule.tz, fmt=rule.format, epoch=rule.epoch))
+            if as_ == "datetime" and rule.format is None:
+                # ISO 8601 with an offset is what most channels send: parse it inline.
+                self.emit(ind, f"if {var}.__class__ is str:")
+                self.emit(ind + 1, "try:")
+                self.emit(ind + 2, f"d = _fromiso({var})")
+                self.emit(ind + 1, "except ValueError:")
+                self.emit(ind + 2, f"d = {fn}({var})")
+                self.emit(ind + 1, "else:")
+                self.emit(
+                    ind + 2, f"d = d.astimezone(_UTC) if d.tzinfo is not None else {fn}({var})"
+                )
+                self.emit(ind + 1, f"{var} = d")
+                self.emit(ind, "else:")
+                self.emit(ind + 1, f"{var} = {fn}({var})")
+            else:
+                self.emit(ind, f"{var} = {fn}({var})")
         elif as_ == "money":
             literal = rule.currency.literal if rule.currency is not None else None
             fn = self.const("MO", coerce.make_money(rule.money, literal))
-            self.emit(ind, f"{var} = {fn}({var}, cu, W)")
+            self.emit(ind, f"if {var}.__class__ is str and cu.__class__ is str:")
+            self.emit(ind + 1, f"a = _Decimal({var})")
+            self.emit(ind + 1, f"if not a.is_finite() or '_' in {var}: a = {fn}({var}, cu, W)")
+            self.emit(ind + 1, f"{var} = {{'amount': a, 'currency': _CC.get(cu) or _cur(cu)}}")
+            self.emit(ind, "else:")
+            self.emit(ind + 1, f"{var} = {fn}({var}, cu, W)")
 
     def currency(self, ind: int, scope: _Scope, rule: FieldRule) -> None:
         source = rule.currency
@@ -331,6 +397,8 @@ class _Gen:
         elif source is not None and source.field is not None:
             parts = self.const("P", tuple(source.field.split(".")))
             self.emit(ind, f"cu = _get_target({scope.out}, {parts})")
+        elif source is not None and source.literal is not None:
+            self.emit(ind, f"cu = {source.literal!r}")
         else:
             self.emit(ind, "cu = None")
 
@@ -476,6 +544,11 @@ class _Gen:
             self.emit(ind + 1, f"raise _required({k}, RID, {prefix}, R)")
         if len(parts) == 1:
             self.emit(ind, f"if v is not None: {scope.out}[{parts[0]!r}] = v")
+        elif len(parts) == 2:
+            self.emit(ind, "if v is not None:")
+            self.emit(ind + 1, f"d = {scope.out}.get({parts[0]!r})")
+            self.emit(ind + 1, f"if d.__class__ is not dict: d = {scope.out}[{parts[0]!r}] = {{}}")
+            self.emit(ind + 1, f"d[{parts[1]!r}] = v")
         else:
             self.emit(ind, f"if v is not None: _put({scope.out}, {parts[:-1]!r}, {parts[-1]!r}, v)")
         if self.explain:
@@ -506,7 +579,11 @@ class _Gen:
             target="",
             target_expr=(),
         )
+        header = len(self.lines)
         self.fields(1, root, spec.fields)
+        self.lines[header:header] = [
+            f"    {var} = R.get({key!r})" for key, var in self.hoisted.items()
+        ]
         for sp in spec.extra:
             rule = FieldRule(
                 target=f"extra.{sp.text}",
@@ -591,6 +668,10 @@ def _generate(
             "_MISS": _MISS,
             "_MISSING": ex.MISSING,
             "_Decimal": Decimal,
+            "_fromiso": datetime.fromisoformat,
+            "_UTC": UTC,
+            "_CC": coerce.CURRENCY_SEEN,
+            "_cur": coerce.currency_code,
         }
     )
     filename = f"<accord mapping {spec.id}{' explain' if explain else ''}>"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
 from jmespath.exceptions import JMESPathError
@@ -304,6 +304,12 @@ class _Runtime:
             rel = exc.data_path if exc.data_path is not None else branch[0]
             if not has_value and branch[0] is not None:
                 value, has_value = branch[1], True
+        elif isinstance(exc, InvalidOperation):  # the inlined Decimal() of as: decimal/money
+            rel, value = branch
+            has_value = rel is not None
+            code, classification = "MAP203", "type"
+            as_ = meta.rule.as_ or "a number"
+            message = f"cannot read {type_name(value)} as {as_}: {value!r} is not a number"
         else:
             code = "MAP209"
             message = f"unexpected {type(exc).__name__}: {exc}"

@@ -455,7 +455,7 @@ def closest(word: str, options: Iterable[str]) -> str | None:
         ratio = difflib.SequenceMatcher(None, word.lower(), option.lower()).ratio()
         low, opt = word.lower(), option.lower()
         prefix = min(len(low), len(opt)) >= 3 and (low.startswith(opt) or opt.startswith(low))
-        if distance > max(1, len(option) // 3) and ratio < 0.75 and not prefix:
+        if distance > max(1, len(option) // 3) and ratio < 0.65 and not prefix:
             continue
         rank = (distance, -ratio, option)
         if best is None or rank < best:

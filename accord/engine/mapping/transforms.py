@@ -81,6 +81,11 @@ class Transform:
     params: tuple[Param, ...] = ()
     elementwise: bool = True
     prepare: Callable[..., tuple[Any, ...]] | None = field(default=None, repr=False)
+    #: For argument-less text transforms: the same operation as a Python expression on a
+    #: ``str`` (``{v}`` is the value), which the compiler inlines for text values.
+    inline: str | None = None
+    #: Whether the result may be null (no match, empty list): the compiler re-checks.
+    may_return_none: bool = False
 
     def check_args(
         self, args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None
@@ -125,19 +130,20 @@ class Transform:
             except (ValueError, re.error) as exc:
                 raise TransformArgumentError(f"{self.name}: {exc}") from exc
         fn = self.fn
-        if self.elementwise:
+        if values:
+            bound = fn
 
-            def apply(value: Any) -> Any:
-                if value.__class__ is list:
-                    return [None if v is None else fn(v, *values) for v in value]
-                return fn(value, *values)
+            def fn(value: Any) -> Any:
+                return bound(value, *values)
 
-        else:
+        if not self.elementwise:
+            return fn
 
-            def apply(value: Any) -> Any:
-                return fn(value, *values)
+        def apply(value: Any) -> Any:
+            if value.__class__ is list:
+                return [None if v is None else fn(v) for v in value]
+            return fn(value)
 
-        apply.__name__ = f"transform_{self.name}"
         return apply
 
 
@@ -259,6 +265,8 @@ def _reg(
     *,
     elementwise: bool = True,
     prepare: Callable[..., tuple[Any, ...]] | None = None,
+    inline: str | None = None,
+    may_return_none: bool = False,
 ) -> None:
     register(
         Transform(
@@ -270,6 +278,8 @@ def _reg(
             params=tuple(params),
             elementwise=elementwise,
             prepare=prepare,
+            inline=inline,
+            may_return_none=may_return_none,
         )
     )
 
@@ -282,6 +292,7 @@ _reg(
     "Remove leading and trailing whitespace.",
     [("  Blue Shirt \n", "strip", "Blue Shirt"), (["a ", " b"], "strip", ["a", "b"])],
     lambda v: _text("strip", v).strip(),
+    inline="{v}.strip()",
 )
 _reg(
     "lower",
@@ -289,6 +300,7 @@ _reg(
     "Lower-case the text.",
     [("PAID", "lower", "paid")],
     lambda v: _text("lower", v).lower(),
+    inline="{v}.lower()",
 )
 _reg(
     "upper",
@@ -296,6 +308,7 @@ _reg(
     "Upper-case the text.",
     [("us", "upper", "US")],
     lambda v: _text("upper", v).upper(),
+    inline="{v}.upper()",
 )
 _reg(
     "title",
@@ -303,13 +316,15 @@ _reg(
     "Capitalise the first letter of every word.",
     [("bob NORMAN", "title", "Bob Norman")],
     lambda v: _text("title", v).title(),
+    inline="{v}.title()",
 )
 _reg(
     "collapse_whitespace",
     "collapse_whitespace(value: str) -> str",
     "Replace every run of whitespace with one space and strip the ends.",
     [(" Chestnut \t Street  92 ", "collapse_whitespace", "Chestnut Street 92")],
-    lambda v: _WS.sub(" ", _text("collapse_whitespace", v)).strip(),
+    lambda v: " ".join(_text("collapse_whitespace", v).split()),
+    inline="' '.join({v}.split())",
 )
 _reg(
     "replace",
@@ -360,7 +375,7 @@ _reg(
 
 
 def _normalize_sku(v: Any) -> str:
-    return _WS.sub("", _text("normalize_sku", v)).upper()
+    return "".join(_text("normalize_sku", v).split()).upper()
 
 
 _reg(
@@ -369,22 +384,17 @@ _reg(
     "Upper-case a SKU and remove all whitespace, so `ipod 2008 green` matches `IPOD2008GREEN`.",
     [(" ipod 2008 green ", "normalize_sku", "IPOD2008GREEN"), (12345, "normalize_sku", "12345")],
     _normalize_sku,
+    inline="''.join({v}.split()).upper()",
 )
-
-
-def _normalize_email(v: Any) -> str:
-    text = _text("normalize_email", v).strip()
-    if text[:7].lower() == "mailto:":
-        text = text[7:]
-    return text.lower()
 
 
 _reg(
     "normalize_email",
     "normalize_email(value: str) -> str",
-    "Strip, drop a `mailto:` prefix and lower-case an email address.",
+    "Strip and lower-case an email address.",
     [(" Bob.Norman@HostMail.com ", "normalize_email", "bob.norman@hostmail.com")],
-    _normalize_email,
+    lambda v: _text("normalize_email", v).strip().lower(),
+    inline="{v}.strip().lower()",
 )
 
 
@@ -464,6 +474,7 @@ _reg(
     _regex_extract,
     [Param("pattern", "str"), Param("group", "str|int", required=False)],
     prepare=_regex_prepare,
+    may_return_none=True,
 )
 
 
@@ -527,6 +538,7 @@ _reg(
     [Param("format", "str")],
     elementwise=False,
     prepare=_template_prepare,
+    may_return_none=True,
 )
 
 # -- lists --------------------------------------------------------------------------------
@@ -538,6 +550,7 @@ _reg(
     [(["a", "b"], "first", "a"), ([], "first", None)],
     lambda v: (v[0] if v else None) if v.__class__ is list else v,
     elementwise=False,
+    may_return_none=True,
 )
 _reg(
     "last",
@@ -546,6 +559,7 @@ _reg(
     [(["a", "b"], "last", "b")],
     lambda v: (v[-1] if v else None) if v.__class__ is list else v,
     elementwise=False,
+    may_return_none=True,
 )
 _reg(
     "to_list",
@@ -589,6 +603,31 @@ _reg(
     "Drop repeated items, keeping the first of each.",
     [(["vip", "gift", "vip"], "unique", ["vip", "gift"])],
     _unique,
+    elementwise=False,
+)
+
+
+def _sum(v: Any) -> Any:
+    if v.__class__ is not list:
+        return v  # a single amount, or a money object from an earlier fallback
+    total = Decimal(0)
+    for item in v:
+        if item is not None:
+            total += _number("sum", item)
+    return total
+
+
+_reg(
+    "sum",
+    "sum(value: list[decimal]) -> decimal",
+    "Add up a list of numbers or numeric strings exactly (nulls skipped, `[]` gives 0); "
+    "a single value is kept.",
+    [
+        (["5.00", "10.00", None], "sum", Decimal("15.00")),
+        ([], "sum", Decimal(0)),
+        ("7.50", "sum", "7.50"),
+    ],
+    _sum,
     elementwise=False,
 )
 
