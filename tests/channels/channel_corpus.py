@@ -101,16 +101,21 @@ def payloads(entry: Entry, corpus: Path) -> Iterator[tuple[str, Any]]:
         return
     where = dict(entry.records) if not isinstance(entry.records, str) else {}
     data = {name: read_json(corpus / f) for name, f in entry.inputs}
-    if not entry.join:
+    if not where:
         yield entry.label, data
         return
+    # The first input drives: one payload per record it holds. The others are paired with it
+    # on the `join:` keys, or passed whole when the entry has no join.
     keys = dict(entry.join)
     (driver, _), *others = entry.inputs
-    lists = {name: _select(data[name], where.get(name, "@")) for name, _ in entry.inputs}
-    for i, record in enumerate(lists[driver]):
-        key = record.get(keys[driver]) if isinstance(record, dict) else None
+    for i, record in enumerate(_select(data[driver], where.get(driver, "@"))):
         payload = {driver: record}
         for name, _ in others:
-            match = [r for r in lists[name] if isinstance(r, dict) and r.get(keys[name]) == key]
+            if name not in keys:
+                payload[name] = data[name]
+                continue
+            key = record.get(keys[driver]) if isinstance(record, dict) else None
+            candidates = _select(data[name], where.get(name, "@"))
+            match = [r for r in candidates if isinstance(r, dict) and r.get(keys[name]) == key]
             payload[name] = match[0] if match else {}
         yield f"{entry.label}#{i}", payload

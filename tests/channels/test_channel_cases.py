@@ -24,7 +24,9 @@ def test_every_spec_has_a_case_file() -> None:
         if p.name.count(".") == 2 and p.name.split(".")[1] in ("inbound", "outbound")
     )
     assert specs, "no mapping specs found"
-    missing = [str(p.relative_to(MAPPINGS)) for p in specs if not p.with_suffix(".cases.yaml").exists()]
+    missing = [
+        str(p.relative_to(MAPPINGS)) for p in specs if not p.with_suffix(".cases.yaml").exists()
+    ]
     assert missing == []
 
 
