@@ -168,10 +168,15 @@ def test_refund_gets_ledger_facts_and_restocks(
     facts = rules["refund_governance"].seen
     assert facts[0]["captured"] == {"amount": Decimal("25.00"), "currency": "USD"}
     assert facts[0]["already_refunded"] == {"amount": Decimal("0"), "currency": "USD"}
-    assert facts[0]["previous_refunds"] == 0
+    assert facts[0]["previous_refunds"] == []
     assert facts[0]["max_ratio"] == Decimal("1")  # from the project's rule_packs facts
     assert facts[1]["already_refunded"] == {"amount": Decimal("5.00"), "currency": "USD"}
-    assert facts[1]["previous_refunds"] == 1
+    assert facts[1]["previous_refunds"] == [
+        {"key": "shopify:91", "amount": {"amount": Decimal("5.00"), "currency": "USD"}, "at": T0}
+    ]
+    assert r.record is not None
+    assert r.record["captured"] == {"amount": Decimal("25.00"), "currency": "USD"}
+    assert r.record["order_id"] == "shopify:9"
     assert level(engine, "SKU-1") == (3, 1)  # one of the two held units released
 
 

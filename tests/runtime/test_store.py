@@ -188,8 +188,11 @@ def test_refund_ledger_is_exact_and_once(store: Store) -> None:
         captured = tx.captured("shopify:1", lock=True)
         refunds = tx.refunds("shopify:1")
     assert captured == (Decimal("100.10"), "USD")
-    assert sum(r[1] for r in refunds) == Decimal("0.30")
-    assert [(r[0], r[3]) for r in refunds] == [("r1", True), ("r2", False)]
+    assert sum(r.amount for r in refunds) == Decimal("0.30")
+    assert [(r.refund_id, r.restock, r.idempotency_key) for r in refunds] == [
+        ("r1", True, "r1"),
+        ("r2", False, "r2"),
+    ]
 
 
 def test_dead_letters_count_attempts_and_keep_payload(store: Store) -> None:
@@ -309,10 +312,26 @@ def test_unreachable_postgres_is_a_transient_store_error() -> None:
 
 def test_relative_sqlite_path_is_resolved_against_base_dir(tmp_path: Path) -> None:
     with open_store("sqlite:///state/accord.db", base_dir=tmp_path) as s:
-        assert s.schema_version() == 1
+        assert s.schema_version() == MIGRATIONS[-1].version
     assert (tmp_path / "state" / "accord.db").is_file()
 
 
 def test_redact_url_hides_passwords() -> None:
     assert redact_url("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
     assert redact_url("sqlite:///a.db") == "sqlite:///a.db"
+
+
+def test_an_old_database_is_upgraded_in_place(store_url: str) -> None:
+    with open_store(store_url, migrate=False) as s:
+        with s.transaction() as tx:
+            s._applied(tx)  # creates the bookkeeping table
+            for statement in MIGRATIONS[0].statements(s.dialect):
+                tx.execute(statement)
+            tx.execute("INSERT INTO accord_schema_migrations VALUES (1, 'v1', ?)", (NOW,))
+            tx.set_captured("o1", Decimal("1.00"), "USD", NOW)
+        assert s.schema_version() == 1
+        assert s.migrate(NOW) == [2]
+        with s.transaction() as tx:
+            assert tx.add_refund("r1", "o1", Decimal("1.00"), "USD", False, NOW, "k-1")
+            assert tx.refunds("o1")[0].idempotency_key == "k-1"
+            assert tx.captured("o1") == (Decimal("1.00"), "USD")  # data kept

@@ -65,6 +65,13 @@ class ChannelConfig:
     mappings: tuple[Path, ...] = ()
     inventory_sync: bool = False
     buffer_stock: int = 0
+    system: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def owner_name(self) -> str:
+        """The name the ownership rules use for this channel's system."""
+        return self.system or self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +126,7 @@ class Project:
     flows: tuple[FlowConfig, ...]
     rule_packs: dict[str, RulePackConfig]
     inventory: InventoryConfig
+    ownership: str | None = None
 
     @property
     def root(self) -> Path:
@@ -216,6 +224,8 @@ def _build(path: Path, data: dict[str, Any], doc: Any) -> tuple[Project, list[Di
             mappings=own,
             inventory_sync=bool(ch.get("inventory_sync", False)),
             buffer_stock=int(ch.get("buffer_stock", 0)),
+            system=ch.get("system"),
+            facts=dict(ch.get("facts") or {}),
         )
 
     packs: dict[str, RulePackConfig] = {}
@@ -282,6 +292,8 @@ def _build(path: Path, data: dict[str, Any], doc: Any) -> tuple[Project, list[Di
         channel_ref(inv["source"], ["inventory", "source"])
     if "buffer_rules" in inv:
         pack_ref(inv["buffer_rules"], ["inventory", "buffer_rules"])
+    if "ownership" in data:
+        pack_ref(data["ownership"], ["ownership"])
     inventory = InventoryConfig(
         locations=tuple(inv.get("locations", ["default"])),
         source=inv.get("source"),
@@ -297,6 +309,7 @@ def _build(path: Path, data: dict[str, Any], doc: Any) -> tuple[Project, list[Di
         flows=tuple(flows),
         rule_packs=packs,
         inventory=inventory,
+        ownership=data.get("ownership"),
     )
     return project, diags
 

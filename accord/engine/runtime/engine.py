@@ -24,7 +24,6 @@ it again.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -177,6 +176,10 @@ def _outcome_kinds(decision: Any) -> set[str]:
 
 
 def _decision_reasons(name: str, decision: Any) -> list[Any]:
+    reasons = getattr(decision, "reasons", None)
+    if isinstance(reasons, list):
+        kinds = [getattr(o, "kind", None) for o in getattr(decision, "outcomes", [])]
+        return [{"ruleset": name, "outcomes": kinds, "reasons": reasons}]
     data = _decision_dict(decision)
     if isinstance(data, Mapping):
         for key in ("reasons", "fired", "trace"):
@@ -185,18 +188,17 @@ def _decision_reasons(name: str, decision: Any) -> list[Any]:
     return [{"ruleset": name}]
 
 
-def _buffer_from(decision: Any) -> int | None:
-    """A ``buffer`` value set by the buffer-stock rules, when the decision has one."""
-    for source in (getattr(decision, "values", None), getattr(decision, "outcomes", None),
-                   _decision_dict(decision)):  # fmt: skip
-        if isinstance(source, Mapping):
-            for key in ("buffer", "set"):
-                value = source.get(key)
-                if isinstance(value, Mapping):
-                    value = value.get("buffer")
-                if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-                    return int(value)
-    return None
+def _merge_fields(record: dict[str, Any], fields: Mapping[str, Any] | None) -> None:
+    """Apply a decision's ``set`` fields (dotted paths) to the record."""
+    for path, value in (fields or {}).items():
+        parts = str(path).split(".")
+        node = record
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
 
 
 def _parse_ts(value: Any) -> str | None:
@@ -264,6 +266,7 @@ class Engine:
         catalog: CatalogLike,
         rulesets: Mapping[str, RuleSetLike] | None = None,
         validator: Validator | None = None,
+        ownership: Any = None,
         clock: Clock | None = None,
         batch_size: int = 500,
     ) -> None:
@@ -274,6 +277,8 @@ class Engine:
         self._catalog = catalog
         self._rulesets = dict(rulesets or {})
         self._validator = validator
+        # An OwnershipPolicy (``check_write(system, entity, fields, record, now=)``) or None.
+        self._ownership = ownership
         self._inbound: dict[tuple[str, str], MappingLike | AccordError] = {}
         self._outbound: dict[tuple[str, str], MappingLike | AccordError] = {}
         self._lock = threading.Lock()
@@ -298,10 +303,10 @@ class Engine:
         project = path if isinstance(path, Project) else load_project(Path(path))
         from accord.engine.runtime.wiring import build_parts
 
-        catalog, rulesets, validator = build_parts(project)
+        catalog, rulesets, validator, ownership = build_parts(project)
         store = open_store(store_url or project.store_url, base_dir=project.root)
         return cls(project, store, catalog=catalog, rulesets=rulesets, validator=validator,
-                   clock=clock, batch_size=batch_size)  # fmt: skip
+                   ownership=ownership, clock=clock, batch_size=batch_size)  # fmt: skip
 
     def close(self) -> None:
         self.store.close()
@@ -582,43 +587,27 @@ class Engine:
         record = p.record
         facts_extra: dict[str, Any] = {}
         order_ref = self._order_ref(p)
+        if order_ref is not None and p.target != "order" and not record.get("order_id"):
+            record["order_id"] = order_ref
         if p.target == "refund" and order_ref is not None:
-            captured, refunded, count = ledger.refund_totals(tx, order_ref)
-            currency = (captured[1] if captured else None) or self._currency(record)
-            facts_extra = {
-                "captured": {"amount": captured[0], "currency": captured[1]} if captured
-                else None,
-                "already_refunded": {"amount": refunded, "currency": currency},
-                "previous_refunds": count,
-            }  # fmt: skip
+            facts_extra = ledger.refund_facts(tx, order_ref, self._currency(record))
+            # The canonical refund carries what was captured; the ledger knows it when the
+            # channel does not say.
+            if record.get("captured") is None and facts_extra["captured"] is not None:
+                record["captured"] = facts_extra["captured"]
+        if self._ownership is not None:
+            self._check_ownership(p, record, stored.data if stored else None, now_dt)
         decisions: dict[str, Any] = {}
         rule_versions: dict[str, str] = {}
         for name in p.flow.rules:
-            ruleset = self._rulesets.get(name)
-            if ruleset is None:
-                raise _Failure(
-                    AccordError(diagnostics=[_diag("RUN005", f"rule pack {name!r} is not loaded")])
-                )
-            pack = self.project.rule_packs.get(name)
-            facts = {**(pack.facts if pack else {}), **facts_extra}
-            facts = {k: v for k, v in facts.items() if v is not None}
-            try:
-                decision = ruleset.evaluate(record, facts=facts, now=now_dt)
-            except AccordError as exc:
-                raise _Failure(exc) from exc
+            decision = self._decide(name, record, facts_extra, now_dt, p.record_id)
             decisions[name] = decision
-            rule_versions[name] = str(getattr(ruleset, "version", "") or "")
-            kinds = _outcome_kinds(decision)
-            if "quarantine" in kinds or "reject" in kinds:
-                raise _Failure(
-                    AccordError(
-                        diagnostics=[_diag("RUN010", f"rule pack {name!r} decided"
-                                           f" {'quarantine' if 'quarantine' in kinds else 'reject'}"
-                                           f" for {p.record_id}", record_id=p.record_id)],
-                        error_class=ErrorClass.BUSINESS_CONFLICT,
-                    ),
-                    status=QUARANTINED,
-                )  # fmt: skip
+            rule_versions[name] = str(
+                getattr(decision, "version", None)
+                or getattr(self._rulesets.get(name), "version", None)
+                or ""
+            )
+            _merge_fields(record, getattr(decision, "fields_set", None))
         outbound: dict[str, Any] = {}
         for dest in p.flow.to:
             mapping = self._resolve(dest.channel, dest.entity, "outbound")
@@ -665,6 +654,62 @@ class Engine:
         tx.finish_event(p.event_key, p.record_id, PROCESSED, _json.dumps(result.to_dict()))
         tx.resolve_dead_letter_for_event(p.event_key)
         return result
+
+    def _decide(self, name: str, record: dict[str, Any], extra: Mapping[str, Any],
+                now: datetime, record_id: str | None) -> Any:  # fmt: skip
+        """Evaluate one rule pack; a rule error or a quarantine/reject outcome is a failure."""
+        ruleset = self._rulesets.get(name)
+        if ruleset is None:
+            raise _Failure(
+                AccordError(diagnostics=[_diag("RUN005", f"rule pack {name!r} is not loaded")])
+            )
+        pack = self.project.rule_packs.get(name)
+        facts = {**(pack.facts if pack else {}), **extra}
+        facts = {k: v for k, v in facts.items() if v is not None}
+        try:
+            decision = ruleset.evaluate(record, facts=facts, now=now)
+        except AccordError as exc:
+            raise _Failure(exc) from exc
+        kinds = _outcome_kinds(decision)
+        for kind in ("quarantine", "reject"):
+            if kind in kinds:
+                why = "; ".join(str(r) for r in getattr(decision, "reasons", []) or [])
+                raise _Failure(
+                    AccordError(
+                        diagnostics=[_diag("RUN010", f"rule pack {name!r} decided {kind} for"
+                                           f" {record_id}" + (f": {why}" if why else ""),
+                                           record_id=record_id)],
+                        error_class=ErrorClass.BUSINESS_CONFLICT,
+                    ),
+                    status=QUARANTINED,
+                )  # fmt: skip
+        return decision
+
+    def _check_ownership(self, p: _Prepared, record: Mapping[str, Any],
+                         before: Mapping[str, Any] | None, now: datetime) -> None:  # fmt: skip
+        """Quarantine an update that writes fields another system owns (new records are the
+        source system's to create)."""
+        if before is None or self._ownership is None:
+            return
+        old = _json.to_jsonable(before)
+        new = _json.to_jsonable(record)
+        changed = sorted(k for k in new if k != "updated_at" and new.get(k) != old.get(k))
+        if not changed:
+            return
+        ch = self.project.channels.get(p.channel)
+        system = ch.owner_name if ch is not None else p.channel
+        verdict = self._ownership.check_write(system, p.target or p.entity, changed, record,
+                                              now=now)  # fmt: skip
+        if getattr(verdict, "allowed", True):
+            return
+        raise _Failure(
+            AccordError(
+                diagnostics=[_diag("RUN011", str(getattr(verdict, "reason", "ownership")),
+                                   record_id=p.record_id)],
+                error_class=ErrorClass.BUSINESS_CONFLICT,
+            ),
+            status=QUARANTINED,
+        )  # fmt: skip
 
     @staticmethod
     def _compare(stored_at: str | None, stored_hash: str, p: _Prepared) -> str | None:
@@ -787,8 +832,10 @@ class Engine:
                 value, currency = Decimal(str(amount["amount"])), str(amount["currency"])
             else:
                 value, currency = Decimal(0), self._currency(record) or ""
+            at = _parse_ts(record.get("created_at")) or now
             new = tx.add_refund(p.record_id or "", order_ref, value, currency,
-                                bool(record.get("restock")), now)  # fmt: skip
+                                bool(record.get("restock")), at,
+                                idempotency_key=record.get("idempotency_key"))  # fmt: skip
             restocked = [
                 line for line in record.get("lines") or []
                 if isinstance(line, Mapping) and (
@@ -827,25 +874,38 @@ class Engine:
         out: dict[str, Any] = {}
         buffer_pack = self.project.inventory.buffer_rules
         ruleset = self._rulesets.get(buffer_pack) if buffer_pack else None
+        if buffer_pack and ruleset is None:
+            raise _Failure(
+                AccordError(
+                    diagnostics=[_diag("RUN005", f"rule pack {buffer_pack!r} is not loaded")]
+                )
+            )
         for ch in self.project.channels.values():
             if not ch.inventory_sync:
                 continue
             updates = []
             for sku in sorted(skus):
-                buffer = ch.buffer_stock
+                available = sum(lv.available for lv in tx.levels(sku))
+                ats = max(available - ch.buffer_stock, 0)
+                reason = None
                 if ruleset is not None:
-                    levels = tx.levels(sku)
-                    fact_rec = {"sku": sku, "channel": ch.name,
-                                "on_hand": sum(lv.on_hand for lv in levels),
-                                "available": sum(lv.available for lv in levels)}  # fmt: skip
                     pack = self.project.rule_packs.get(buffer_pack or "")
-                    with contextlib.suppress(AccordError):
-                        decided = _buffer_from(ruleset.evaluate(
-                            fact_rec, facts=dict(pack.facts) if pack else {}, now=now))  # fmt: skip
-                        if decided is not None:
-                            buffer = decided
-                ats = ledger.available_to_sell(tx, sku, buffer)
-                updates.append({"sku": sku, "available": ats, "channel": ch.name})
+                    facts = {**(pack.facts if pack else {}), **ch.facts, "sku": sku,
+                             "channel": ch.name, "available": available,
+                             "buffer": ch.facts.get("buffer", ch.buffer_stock)}  # fmt: skip
+                    try:
+                        decision = ruleset.evaluate({}, facts=facts, now=now)
+                    except AccordError as exc:
+                        raise _Failure(exc) from exc
+                    fields = getattr(decision, "fields_set", None) or {}
+                    if "publish_quantity" in fields:
+                        ats = max(int(fields["publish_quantity"]), 0)
+                    reasons = getattr(decision, "reasons", None)
+                    reason = reasons[0] if reasons else None
+                update: dict[str, Any] = {"sku": sku, "available": ats, "channel": ch.name}
+                if reason:
+                    update["reason"] = reason
+                updates.append(update)
             out[f"{ch.name}.inventory_level"] = updates
         return out
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +27,7 @@ __all__ = [
     "apply_count",
     "available_to_sell",
     "commit_order",
-    "refund_totals",
+    "refund_facts",
     "release_order",
     "reserve_order",
     "restock_refund",
@@ -157,8 +158,29 @@ def available_to_sell(tx: Tx, sku: str, buffer: int) -> int:
     return max(total - buffer, 0)
 
 
-def refund_totals(tx: Tx, order_id: str) -> tuple[tuple[Decimal, str] | None, Decimal, int]:
-    """``(captured, already refunded, number of previous refunds)`` for one order."""
+def refund_facts(tx: Tx, order_id: str, currency: str | None) -> dict[str, Any]:
+    """The refund-governance facts of one order, from the refund ledger.
+
+    ``captured`` (money or None when no capture is known), ``already_refunded`` (money) and
+    ``previous_refunds`` (``[{key, amount, at}]``, oldest first). The payment row is locked,
+    so two refunds of one order are decided one after the other, never both against the
+    same remaining amount.
+    """
     captured = tx.captured(order_id, lock=True)
     refunds = tx.refunds(order_id)
-    return captured, sum((r[1] for r in refunds), Decimal(0)), len(refunds)
+    cur = captured[1] if captured else currency or (refunds[0].currency if refunds else "")
+    return {
+        "captured": {"amount": captured[0], "currency": captured[1]} if captured else None,
+        "already_refunded": {
+            "amount": sum((r.amount for r in refunds), Decimal(0)),
+            "currency": cur,
+        },
+        "previous_refunds": [
+            {
+                "key": r.idempotency_key,
+                "amount": {"amount": r.amount, "currency": r.currency},
+                "at": datetime.fromisoformat(r.at.replace("Z", "+00:00")),
+            }
+            for r in refunds
+        ],
+    }

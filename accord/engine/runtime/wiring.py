@@ -24,8 +24,9 @@ def canonical_validator(entity: str, record: dict[str, Any], record_id: str | No
         validate_record(entity, record, record_id=record_id)
 
 
-def build_parts(project: Project) -> tuple[Any, Mapping[str, Any], Any]:
-    """``(catalog, {pack: ruleset}, validator)`` for :class:`~accord.engine.runtime.Engine`.
+def build_parts(project: Project) -> tuple[Any, Mapping[str, Any], Any, Any]:
+    """``(catalog, {pack: ruleset}, validator, ownership policy or None)`` for
+    :class:`~accord.engine.runtime.Engine`.
 
     Every rule pack of the project is compiled now (compile once, run many); a pack that does
     not compile raises :class:`~accord.errors.SpecError` with its diagnostics.
@@ -49,4 +50,9 @@ def build_parts(project: Project) -> tuple[Any, Mapping[str, Any], Any]:
             problems.extend(exc.diagnostics)
     if problems:
         raise SpecError(diagnostics=problems)
-    return catalog, rulesets, canonical_validator
+    ownership = None
+    if project.ownership is not None:
+        from accord.engine.rules import OwnershipPolicy
+
+        ownership = OwnershipPolicy(rulesets[project.ownership])
+    return catalog, rulesets, canonical_validator, ownership

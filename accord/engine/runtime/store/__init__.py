@@ -5,7 +5,7 @@
 ...     store = open_store(f"sqlite:///{tmp}/state.db")
 ...     store.schema_version()
 ...     store.close()
-1
+2
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from accord.engine.runtime.store.base import (
     DeadLetter,
     InventoryLevel,
     QueueItem,
+    RefundEntry,
     Reservation,
     Store,
     StoredRecord,
@@ -35,6 +36,7 @@ __all__ = [
     "InventoryLevel",
     "Migration",
     "QueueItem",
+    "RefundEntry",
     "Reservation",
     "Store",
     "StoredRecord",

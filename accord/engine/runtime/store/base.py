@@ -38,6 +38,7 @@ __all__ = [
     "DeadLetter",
     "InventoryLevel",
     "QueueItem",
+    "RefundEntry",
     "Reservation",
     "Store",
     "StoredRecord",
@@ -104,6 +105,18 @@ class Reservation:
     committed: int
     released: int
     short: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefundEntry:
+    """One refund in the refund ledger."""
+
+    refund_id: str
+    amount: Decimal
+    currency: str
+    restock: bool
+    at: str
+    idempotency_key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,23 +509,27 @@ class Tx:
         currency: str,
         restock: bool,
         now: str,
+        idempotency_key: str | None = None,
     ) -> bool:
         """Record a refund once; False when ``refund_id`` is already in the ledger."""
         cur = self.execute(
-            "INSERT INTO accord_refunds (refund_id, order_id, amount, currency, restock, at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (refund_id, order_id, str(amount), currency, 1 if restock else 0, now),
-        )
+            "INSERT INTO accord_refunds (refund_id, order_id, amount, currency, restock, at,"
+            " idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (refund_id, order_id, str(amount), currency, 1 if restock else 0, now,
+             idempotency_key or refund_id),
+        )  # fmt: skip
         return cur.rowcount == 1
 
-    def refunds(self, order_id: str) -> list[tuple[str, Decimal, str, bool, str]]:
-        """``(refund_id, amount, currency, restock, at)`` for one order, oldest first."""
+    def refunds(self, order_id: str) -> list[RefundEntry]:
+        """The refunds of one order, oldest first."""
         rows = self.execute(
-            "SELECT refund_id, amount, currency, restock, at FROM accord_refunds"
-            " WHERE order_id = ? ORDER BY at, refund_id",
+            "SELECT refund_id, amount, currency, restock, at, idempotency_key"
+            " FROM accord_refunds WHERE order_id = ? ORDER BY at, refund_id",
             (order_id,),
         ).fetchall()
-        return [(r[0], Decimal(r[1]), r[2], bool(r[3]), r[4]) for r in rows]
+        return [
+            RefundEntry(r[0], Decimal(r[1]), r[2], bool(r[3]), r[4], r[5] or r[0]) for r in rows
+        ]
 
     # -- dead letters ------------------------------------------------------------------------
 

@@ -153,6 +153,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX accord_queue_status ON accord_queue (status, id)
         """,
     ),
+    Migration(
+        2,
+        "refund idempotency keys, for the duplicate-refund rules",
+        """
+        ALTER TABLE accord_refunds ADD COLUMN idempotency_key TEXT
+        """,
+    ),
 )
 
 
@@ -160,8 +167,8 @@ def pending(applied: set[int]) -> list[Migration]:
     """The migrations not yet in ``applied``, oldest first.
 
     >>> [m.version for m in pending(set())]
-    [1]
-    >>> pending({1})
-    []
+    [1, 2]
+    >>> [m.version for m in pending({1})]
+    [2]
     """
     return [m for m in MIGRATIONS if m.version not in applied]
