@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from accord.diagnostics import Diagnostic, Severity
 from accord.engine.rules import ast as A
@@ -348,7 +348,7 @@ class Compiler:
         if e.kind == "number":
             return self.const(e.value), NUMBER
         if e.kind == "money":
-            amount, currency = e.value  # type: ignore[misc]
+            amount, currency = cast("tuple[Decimal, str]", e.value)
             from accord.canonical.currencies import is_currency
 
             if not is_currency(currency):
@@ -741,7 +741,8 @@ class Compiler:
     def action(self, act: A.Action, out: list[str], indent: str, unit: str, row: int) -> None:
         args: dict[str, str] = {}
         if act.kind == "set":
-            assert act.field is not None and act.value is not None
+            assert act.field is not None
+            assert act.value is not None
             src, _ = self.expr(act.value)
             src = self.strict(act.value, src)
             args = {"field": repr(act.field), "value": f"setf(fs, {act.field!r}, {src})"}
@@ -890,7 +891,8 @@ class Compiler:
             if table.hit == "unique":
                 out.append("    if len(h) > 1:")
                 out.append(
-                    f"        raise Conflict('table {table.name} matched rows ' + ', '.join(str(x) for x in h) + ' but its hit policy is unique')"
+                    f"        raise Conflict('table {table.name} matched rows '"
+                    " + ', '.join(str(x) for x in h) + ' but its hit policy is unique')"
                 )
             else:
                 prios = []
@@ -930,7 +932,8 @@ class Compiler:
             src, _ = self.expr(A.Bin(t.op, ref, t.value, pos))
             return src
         if t.kind == "range":
-            assert t.value is not None and t.high is not None
+            assert t.value is not None
+            assert t.high is not None
             lo, _ = self.expr(A.Bin(">=" if t.low_closed else ">", ref, t.value, pos))
             hi, _ = self.expr(A.Bin("<=" if t.high_closed else "<", ref, t.high, pos))
             return f"({lo} and {hi})"
@@ -1061,7 +1064,7 @@ class Compiler:
 
 def _lit_value(e: A.Lit) -> Any:
     if e.kind == "money":
-        amount, currency = e.value  # type: ignore[misc]
+        amount, currency = cast("tuple[Decimal, str]", e.value)
         return {"amount": amount, "currency": currency}
     return e.value
 
@@ -1346,7 +1349,8 @@ BUILTINS: dict[str, Builtin] = {
             3,
             3,
             _fixed(DATETIME, Dt, N, ("calendar",)),
-            "end of the working day n working days after the start day (after the cut-off, the next working day is day 0)",
+            "end of the working day n working days after the start day "
+            "(after the cut-off, the next working day is day 0)",
             "add_business_days(2026-03-06T12:00:00Z, 1, weekdays_utc) == 2026-03-09T23:59:59Z",
             "datetime",
         ),

@@ -209,7 +209,8 @@ class OwnershipPolicy:
         for e in self.entries:
             fields = ".".join(e.pattern) or "*"
             lines.append(
-                f"| {e.entity} | `{fields}` | {e.system} | {e.condition_text or 'always'} | {e.reason} |"
+                f"| {e.entity} | `{fields}` | {e.system} "
+                f"| {e.condition_text or 'always'} | {e.reason} |"
             )
         if self.consumers:
             lines.append("")

@@ -223,7 +223,8 @@ def _syntax_error(
         message = friendly or f"unexpected character {char!r}"
         if friendly is None and char in _CHAR_HINTS:
             message = f"unexpected character {char!r}: {_CHAR_HINTS[char]}"
-        if char == "|" and text[exc.pos_in_stream : exc.pos_in_stream + 2] == "||":
+        at = exc.pos_in_stream or 0
+        if char == "|" and text[at : at + 2] == "||":
             message = "unexpected '||': use 'or' instead"
         end_column = column + 1
     elif isinstance(exc, UnexpectedEOF) or (

@@ -61,7 +61,7 @@ def _convert(value: Any, t: T, path: str) -> Any:
     if kind == "any":
         return _convert_any(value)
     if kind == "number":
-        if isinstance(value, bool) or isinstance(value, float):
+        if isinstance(value, bool | float):
             raise _fact_error(
                 path,
                 f"expected an exact number (Decimal, int or string), got {type(value).__name__}",
@@ -147,13 +147,13 @@ def _money(value: Any, path: str) -> dict[str, Any]:
         raise _fact_error(path, f"{value!r} is not money; write '100.00 USD'")
     if isinstance(value, Mapping) and "amount" in value and "currency" in value:
         amount = value["amount"]
-        if isinstance(amount, float) or isinstance(amount, bool):
+        if isinstance(amount, float | bool):
             raise _fact_error(path, "a money amount must be exact (Decimal or string), not float")
         try:
-            amount = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+            exact = amount if isinstance(amount, Decimal) else Decimal(str(amount))
         except InvalidOperation:
             raise _fact_error(path, f"{amount!r} is not an amount") from None
-        return {"amount": amount, "currency": str(value["currency"])}
+        return {"amount": exact, "currency": str(value["currency"])}
     raise _fact_error(
         path, "expected money: {'amount': Decimal, 'currency': 'USD'} or '100.00 USD'"
     )
@@ -415,7 +415,7 @@ def check_rules_text(text: str, *, filename: str = "<rules>") -> list[Diagnostic
         rf = parse_text(text, filename=filename)
     except RuleSyntaxError as exc:
         return list(exc.diagnostics)
-    compiled, diags = compile_rule_file(rf)
+    _, diags = compile_rule_file(rf)
     return sort_diagnostics(diags)
 
 

@@ -11,7 +11,7 @@ check has no false alarms.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from accord.engine.rules import ast as A
 
@@ -38,7 +38,7 @@ def _value(e: A.Expr | None) -> Any:
     if not isinstance(e, A.Lit):
         raise _Unknown
     if e.kind == "money":
-        amount, currency = e.value  # type: ignore[misc]
+        amount, currency = cast("tuple[Decimal, str]", e.value)
         return (currency, Decimal(amount))
     return e.value
 
@@ -76,9 +76,9 @@ def _atoms(cell: A.Cell) -> list[Atom] | None:
 
 
 def _lt(a: Any, b: Any) -> bool:
-    if isinstance(a, tuple) != isinstance(b, tuple) or type(a) is not type(b):
-        if not (isinstance(a, int | Decimal) and isinstance(b, int | Decimal)):
-            raise _Unknown
+    numbers = isinstance(a, int | Decimal) and isinstance(b, int | Decimal)
+    if not numbers and type(a) is not type(b):
+        raise _Unknown
     if isinstance(a, tuple) and a[0] != b[0]:
         raise _Unknown
     return bool(a < b)
@@ -117,13 +117,11 @@ def _atom_covers(big: Atom, small: Atom) -> bool:
         return _in_range(small[1], big)
     _, blo, blc, bhi, bhc = big
     _, slo, slc, shi, shc = small
-    if blo is not _INF:
-        if slo is _INF or _lt(slo, blo) or (slo == blo and slc and not blc):
-            return False
-    if bhi is not _INF:
-        if shi is _INF or _lt(bhi, shi) or (shi == bhi and shc and not bhc):
-            return False
-    return True
+    if blo is not _INF and (slo is _INF or _lt(slo, blo) or (slo == blo and slc and not blc)):
+        return False
+    return not (
+        bhi is not _INF and (shi is _INF or _lt(bhi, shi) or (shi == bhi and shc and not bhc))
+    )
 
 
 def _cells_meet(a: list[Atom] | None, b: list[Atom] | None) -> bool:
