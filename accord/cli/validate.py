@@ -3,14 +3,13 @@ project config, reporting every problem as ``file:line:col`` with a code and a s
 
 Which checker runs is decided by the file name, then by the content:
 
-=============================  ============================================================
-``*.cases.yaml``               sidecar case file (structure, names, subject next to it)
-``*.rules``                    rule pack
-``accord.yaml``                project config (also any YAML with ``channels:``/``flows:``)
-YAML with ``mapping:``         mapping spec (schema, then semantic checks)
-YAML with ``table:``           lookup table
-YAML with only ``definitions``  shared definitions (loaded; checked where included)
-=============================  ============================================================
+* ``*.cases.yaml``: sidecar case file (structure, names, subject next to it);
+* ``*.rules``: rule pack;
+* ``accord.yaml``, or YAML with ``channels:``/``flows:``: project config;
+* ``*.inbound.yaml``, ``*.outbound.yaml``, or YAML with ``mapping:``: mapping spec (schema,
+  then semantic checks against the canonical model);
+* YAML with ``table:``: lookup table;
+* YAML with only ``definitions:``: shared definitions (loaded here; checked where included).
 
 Folders are walked for ``*.yaml``, ``*.yml`` and ``*.rules``; YAML files that are none of the
 above are skipped there (a file named explicitly gets a ``CLI004`` warning instead).
@@ -124,6 +123,8 @@ def detect_kind(path: Path, data: object = None) -> str | None:
         return "rules"
     if name in ("accord.yaml", "accord.yml"):
         return "project"
+    if name.endswith((".inbound.yaml", ".outbound.yaml", ".inbound.yml", ".outbound.yml")):
+        return "mapping"
     if isinstance(data, dict):
         if "mapping" in data:
             return "mapping"

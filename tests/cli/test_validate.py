@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import json
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from accord.cli import main
+from tests.cli.conftest import run_accord
+from tests.cli.test_output import SARIF_MINIMAL_SCHEMA
+
+
+def test_validate_subprocess_reports_every_problem_located(project: Path) -> None:
+    done = run_accord("validate", "broken", "broken/notes.yaml")
+    assert done.returncode == 1, done.stderr
+    out = done.stdout
+    assert "broken/bad.rules:3:21: error RULE001: unexpected 'then'" in out
+    assert "broken/order.inbound.yaml:10:3: error MAP101: unknown target field 'totl'" in out
+    assert "  totl: {from: total, as: money, currency: USD}\n  ^^^^\n" in out
+    assert "broken/order.inbound.yaml:11:36: error MAP107: unknown transform" in out
+    assert "broken/order.inbound.cases.yaml:5:5: error CASE002: duplicate case name" in out
+    assert "broken/syntax.yaml:4:1: error YAML001" in out
+    assert "broken/notes.yaml: warning CLI004: not an accord file" in out
+    assert out.rstrip().endswith("5 errors, 1 warning in 5 files")
+    # annotations are automatic under GitHub Actions
+    gh = run_accord("validate", "broken", env={"GITHUB_ACTIONS": "true"})
+    assert gh.returncode == 1
+    assert "::error file=broken/order.inbound.yaml,line=10,col=3,endColumn=7,title=MAP101::" in (
+        gh.stdout
+    )
+
+
+def test_validate_good_project_and_default_paths(
+    in_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate"]) == 0  # mappings/ and rules/ of the current folder
+    out = capsys.readouterr().out
+    assert out.strip() == "0 errors, 0 warnings in 4 files"
+
+
+def test_validate_formats(in_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--format", "sarif", "broken"]) == 1
+    log = json.loads(capsys.readouterr().out)
+    jsonschema.Draft7Validator(SARIF_MINIMAL_SCHEMA).validate(log)
+    codes = sorted(r["ruleId"] for r in log["runs"][0]["results"])
+    assert codes == ["CASE002", "MAP101", "MAP107", "RULE001", "YAML001"]
+
+    assert main(["validate", "--format", "junit", "broken", "mappings"]) == 1
+    root = ET.fromstring(capsys.readouterr().out.split("\n", 1)[1])
+    assert (root.get("tests"), root.get("failures")) == ("6", "4")
+
+    assert main(["validate", "--format", "json", "broken/syntax.yaml"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"] == {"files": 1, "errors": 1, "warnings": 0, "infos": 0}
+    assert doc["diagnostics"][0]["code"] == "YAML001"
+    assert doc["diagnostics"][0]["line"] == 4
+
+
+def test_validate_exit_codes(in_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "no/such/file.yaml"]) == 3
+    assert "CLI001" in capsys.readouterr().out
+    assert main(["validate", "broken/notes.yaml"]) == 0  # a warning only
+    assert main(["validate", "--strict", "broken/notes.yaml"]) == 1
+    with pytest.raises(SystemExit) as usage:
+        main(["validate", "--format", "xml"])
+    assert usage.value.code == 2
+
+
+def test_validating_a_hundred_files_takes_under_two_seconds(
+    tmp_path: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = (project / "mappings/demo/order.inbound.yaml").read_text()
+    rules = (project / "rules/order_review.rules").read_text()
+    for i in range(50):
+        (tmp_path / f"o{i}.inbound.yaml").write_text(spec.replace("demo.order", f"demo{i}.order"))
+        (tmp_path / f"r{i}.rules").write_text(rules)
+    main(["validate", str(project / "broken/bad.rules")])  # warm the imports, as a CLI run would
+    capsys.readouterr()
+    # CPU time, not wall time: the bound must hold on a busy shared CI machine too
+    started = time.process_time()
+    assert main(["validate", str(tmp_path)]) == 0
+    elapsed = time.process_time() - started
+    assert "in 100 files" in capsys.readouterr().out
+    assert elapsed < 2.0, f"validating 100 files took {elapsed:.2f} s of CPU"
