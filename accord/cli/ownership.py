@@ -24,11 +24,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from accord.cli import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS  # noqa: PLC0415
-    from accord.diagnostics import render_all  # noqa: PLC0415
-    from accord.engine.rules import OwnershipPolicy, load_ruleset  # noqa: PLC0415
-    from accord.errors import SpecError  # noqa: PLC0415
-    from accord.resources import rules_dir  # noqa: PLC0415
+    from accord.cli import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS
+    from accord.diagnostics import render_all
+    from accord.engine.rules import OwnershipPolicy, load_ruleset
+    from accord.errors import SpecError
+    from accord.resources import rules_dir
 
     path = args.rules or str(rules_dir() / "ownership.rules")
     try:
