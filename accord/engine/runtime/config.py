@@ -111,6 +111,13 @@ class InventoryConfig:
     locations: tuple[str, ...] = ("default",)
     source: str | None = None
     buffer_rules: str | None = None
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def location(self, name: Any) -> str:
+        """The ledger location for a channel's location id (the first location if none)."""
+        if name is None or name == "":
+            return self.locations[0]
+        return self.aliases.get(str(name), str(name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +305,7 @@ def _build(path: Path, data: dict[str, Any], doc: Any) -> tuple[Project, list[Di
         locations=tuple(inv.get("locations", ["default"])),
         source=inv.get("source"),
         buffer_rules=inv.get("buffer_rules"),
+        aliases={str(k): str(v) for k, v in (inv.get("aliases") or {}).items()},
     )
     project = Project(
         path=path,

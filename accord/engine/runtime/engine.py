@@ -201,6 +201,15 @@ def _merge_fields(record: dict[str, Any], fields: Mapping[str, Any] | None) -> N
         node[parts[-1]] = value
 
 
+def _natural_id(entity: str | None, record: Mapping[str, Any]) -> str | None:
+    """An id for records that have none of their own: stock levels are one per SKU and
+    location; adjustments carry an idempotency key."""
+    if entity == "inventory_level" and record.get("sku"):
+        return f"{record['sku']}@{record.get('location') or ''}"
+    key = record.get("idempotency_key")
+    return str(key) if key else None
+
+
 def _parse_ts(value: Any) -> str | None:
     if value is None:
         return None
@@ -491,7 +500,7 @@ class Engine:
                         diagnostics=[_diag("RUN003", "the inbound mapping did not return a"
                                            " record")],
                     ))  # fmt: skip
-                external = record.get("id")
+                external = record.get("id") or _natural_id(p.target, record)
                 if external is None or external == "":
                     raise _Failure(AccordError(
                         diagnostics=[_diag("RUN004", f"the {p.target} record has no id, so it"
@@ -847,14 +856,16 @@ class Engine:
                                              locations[0], event_key=key, now=now)  # fmt: skip
         elif p.target == "inventory_level" and p.channel == self.project.inventory.source:
             sku = record.get("sku")
-            count = record.get("on_hand", record.get("available"))
+            count = record.get("on_hand")
+            if count is None:  # channels that only report available-to-sell
+                count = record.get("available")
             if sku and isinstance(count, int):
-                loc = str(record.get("location") or locations[0])
+                loc = self.project.inventory.location(record.get("location"))
                 ops += ledger.apply_count(tx, str(sku), loc, count, event_key=key, now=now)
         elif p.target == "inventory_adjustment":
             sku, delta = record.get("sku"), record.get("delta")
             if sku and isinstance(delta, int):
-                loc = str(record.get("location") or locations[0])
+                loc = self.project.inventory.location(record.get("location"))
                 tx.adjust_on_hand(str(sku), loc, delta, op="adjust", ref=p.record_id,
                                   event_key=key, now=now)  # fmt: skip
                 ops.append({"op": "adjust", "sku": sku, "location": loc, "qty": delta,

@@ -6,14 +6,47 @@ the one module that knows the compiler, the rules DSL and the canonical model by
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from accord.diagnostics import Diagnostic
 from accord.engine.runtime.config import Project
 from accord.errors import AccordError, SpecError
 
-__all__ = ["build_parts", "canonical_validator"]
+__all__ = ["ChannelCatalogs", "build_parts", "canonical_validator"]
+
+
+class ChannelCatalogs:
+    """One :class:`~accord.engine.mapping.MappingCatalog` per channel folder, built on first
+    use, so a broken spec of one channel dead-letters that channel's events and leaves the
+    others running."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.roots = roots
+        self._catalogs: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _catalog(self, channel: str) -> Any:
+        with self._lock:
+            found = self._catalogs.get(channel)
+            if found is None:
+                from accord.engine.mapping import MappingCatalog
+
+                folders = [r / channel for r in self.roots if (r / channel).is_dir()]
+                try:
+                    found = MappingCatalog(folders)
+                except AccordError as exc:
+                    found = exc
+                self._catalogs[channel] = found
+        if isinstance(found, AccordError):
+            raise found
+        return found
+
+    def find(self, channel: str, entity: str, direction: str) -> Any:
+        """The compiled mapping for ``channel``'s ``entity`` in ``direction``."""
+        return self._catalog(channel).find(channel, entity, direction)
 
 
 def canonical_validator(entity: str, record: dict[str, Any], record_id: str | None) -> None:
@@ -31,13 +64,11 @@ def build_parts(project: Project) -> tuple[Any, Mapping[str, Any], Any, Any]:
     Every rule pack of the project is compiled now (compile once, run many); a pack that does
     not compile raises :class:`~accord.errors.SpecError` with its diagnostics.
     """
-    from accord.engine.mapping import MappingCatalog
-
-    roots: list[Any] = []
+    roots: list[Path] = []
     for ch in project.channels.values():
         roots.extend(r for r in ch.mappings if r not in roots)
     roots.extend(r for r in project.mapping_roots if r not in roots)
-    catalog = MappingCatalog(roots)
+    catalog = ChannelCatalogs(roots)
 
     from accord.engine.rules import load_ruleset
 
