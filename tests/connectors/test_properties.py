@@ -1,0 +1,154 @@
+"""Invariants over arbitrary input: classification is total, waits are bounded, webhooks never
+crash, secrets never survive redaction."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx2
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from accord.clock import FrozenClock
+from accord.connectors import (
+    CONNECTORS,
+    RetryPolicy,
+    StaticSecrets,
+    classify_status,
+    parse_retry_after,
+)
+from accord.connectors.base import WebhookEvent
+from accord.connectors.secrets import Redactor
+from accord.connectors.webhooks import hmac_sha256_base64
+from accord.errors import AccordError, ConnectorError, ErrorClass, QuotaError, TransientError
+
+SECRETS = StaticSecrets(
+    {
+        "SHOPIFY_WEBHOOK_SECRET": "prop-shopify-secret",
+        "WOOCOMMERCE_WEBHOOK_SECRET": "prop-woo-secret",
+        "TIKTOK_APP_KEY": "prop-app-key",
+        "TIKTOK_APP_SECRET": "prop-tiktok-secret",
+        "AMAZON_WEBHOOK_TOKEN": "prop-amazon-token",
+        "SHIPBOB_WEBHOOK_SECRET": "whsec_" + base64.b64encode(b"prop-shipbob-key").decode(),
+    }
+)
+CLOCK = FrozenClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+CLIENT = httpx2.Client()
+INSTANCES = {name: cls(CLIENT, secrets=SECRETS, clock=CLOCK) for name, cls in CONNECTORS.items()}
+
+
+def attempt(call: Callable[[], WebhookEvent]) -> WebhookEvent | AccordError:
+    """The event, or the classified error; anything else propagates and fails the test."""
+    try:
+        return call()
+    except AccordError as exc:
+        return exc
+
+
+header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=40)
+
+
+@given(status=st.integers(100, 599), retry_after=st.none() | st.floats(0, 1e6))
+def test_every_status_classifies(status, retry_after):
+    error = classify_status(status, "x", retry_after=retry_after)
+    if 200 <= status < 300:
+        assert error is None
+    else:
+        assert isinstance(error, ConnectorError)
+        assert error.status_code == status
+        assert (status == 429) == isinstance(error, QuotaError)
+        assert error.error_class.retryable == (status in (408, 423, 425, 429) or status >= 500)
+
+
+@given(
+    seed=st.integers(0, 2**32),
+    attempt=st.integers(1, 30),
+    retry_after=st.none() | st.floats(0, 500, allow_nan=False),
+)
+def test_waits_are_bounded_and_honour_retry_after(seed, attempt, retry_after):
+    policy = RetryPolicy(base_delay=0.5, max_delay=30.0, rng=random.Random(seed))
+    error = TransientError("x", retry_after=retry_after)
+    delay = policy.delay(error, attempt)
+    if retry_after is None:
+        assert 0 < delay <= 30.0
+    else:
+        assert retry_after <= delay <= retry_after + 0.25
+
+
+@given(st.text(max_size=40))
+def test_retry_after_parsing_never_raises(text):
+    value = parse_retry_after(text, CLOCK.now())
+    assert value is None or value >= 0
+
+
+@given(
+    name=st.sampled_from(sorted(INSTANCES)),
+    body=st.binary(max_size=300),
+    headers=st.dictionaries(
+        st.sampled_from(
+            [
+                "X-Shopify-Hmac-Sha256",
+                "X-Shopify-Topic",
+                "X-Shopify-Webhook-Id",
+                "X-WC-Webhook-Signature",
+                "X-WC-Webhook-Topic",
+                "Authorization",
+                "x-api-key",
+                "webhook-id",
+                "webhook-timestamp",
+                "webhook-signature",
+            ]
+        ),
+        header_text,
+        max_size=6,
+    ),
+)
+def test_arbitrary_deliveries_are_verified_or_refused_never_crash(name, body, headers):
+    with pytest.raises(AccordError) as info:  # a random signature never verifies
+        INSTANCES[name].verify_webhook(headers, body)
+    assert info.value.code.startswith("CONN")
+    assert info.value.error_class in (ErrorClass.AUTH, ErrorClass.VALIDATION)
+
+
+@given(body=st.binary(max_size=300), topic=header_text, webhook_id=header_text)
+def test_correctly_signed_garbage_is_rejected_or_parsed(body, topic, webhook_id):
+    shopify = INSTANCES["shopify"]
+    headers = {
+        "X-Shopify-Hmac-Sha256": hmac_sha256_base64(b"prop-shopify-secret", body),
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Webhook-Id": webhook_id,
+    }
+    outcome = attempt(lambda: shopify.verify_webhook(headers, body))
+    if isinstance(outcome, AccordError):
+        assert outcome.code == "CONN012"
+    else:
+        assert isinstance(outcome.payload, dict)
+        assert outcome.event_id == webhook_id
+
+
+@given(body=st.binary(max_size=200))
+def test_tiktok_signed_garbage_never_crashes(body):
+    sig = hmac.new(b"prop-tiktok-secret", b"prop-app-key" + body, hashlib.sha256).hexdigest()
+    outcome = attempt(lambda: INSTANCES["tiktok"].verify_webhook({"Authorization": sig}, body))
+    if isinstance(outcome, AccordError):
+        assert outcome.code == "CONN012"
+    else:
+        assert outcome.event_id
+
+
+@given(
+    secret=st.text(min_size=6, max_size=30).filter(lambda s: s.strip() == s and s),
+    before=st.text(max_size=30),
+    after=st.text(max_size=30),
+)
+def test_redaction_removes_every_occurrence(secret, before, after):
+    redactor = Redactor()
+    redactor.add(secret)
+    text = redactor.redact(before + secret + after + secret)
+    assert secret not in text
