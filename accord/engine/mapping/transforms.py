@@ -666,7 +666,8 @@ def _convert(v: Any, kind: str, factor: Decimal, quantum: Decimal | None) -> Dec
     result = _number(f"convert_{kind}", v) * factor
     if quantum is not None:
         return result.quantize(quantum)
-    return result.normalize() if result == result.to_integral_value() else result
+    # Trailing zeros from the factor are noise (200 g is 0.2 kg, not 0.200).
+    return Decimal(int(result)) if result == result.to_integral_value() else result.normalize()
 
 
 for _kind, _ex in (
