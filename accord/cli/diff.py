@@ -8,7 +8,9 @@ revisions).
 
 Rule packs are evaluated on canonical records (JSON form), or on channel payloads mapped first
 when ``--channel``/``--entity`` name the inbound mapping. Inbound specs map channel payloads;
-outbound specs map canonical records. Exit code 1 when anything changed, 0 when nothing did.
+outbound specs map canonical records. A decision changes when a rule or table row matches
+differently, or the outcomes' kinds or arguments differ; reworded reasons alone do not count.
+Exit code 1 when anything changed, 0 when nothing did.
 """
 
 from __future__ import annotations
@@ -348,11 +350,20 @@ def _decision_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str
         out.append(
             f"outcomes: {', '.join(old_kinds) or 'none'} -> {', '.join(new_kinds) or 'none'}"
         )
-    elif before.get("outcomes") != after.get("outcomes"):
+    elif _without_reasons(before) != _without_reasons(after):
         out.append("outcomes: same kinds, different arguments")
     if before.get("fields") != after.get("fields"):
         out.append("fields set: changed")
     return out
+
+
+def _without_reasons(decision: dict[str, Any]) -> list[Any]:
+    # A reason is rendered text: a reworded reason (or one quoting a changed threshold) is not
+    # a changed decision; the outcome kinds and arguments are.
+    return [
+        {k: v for k, v in o.items() if k != "reason"} if isinstance(o, dict) else o
+        for o in decision.get("outcomes") or []
+    ]
 
 
 def _unit(entry: dict[str, Any]) -> str:
