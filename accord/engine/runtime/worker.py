@@ -210,7 +210,7 @@ def run_workers(
 ) -> RunReport:
     """Queue the inbox (if any), then drain the queue with ``workers`` processes.
 
-    ``workers=1`` runs in this process. More use ``spawn``ed processes, each with its own
+    ``workers=1`` runs in this process. More use child processes, each with its own
     engine and store connection; on PostgreSQL they share the queue through ``SKIP LOCKED``,
     on SQLite they take turns on the single write lock.
     """
@@ -231,7 +231,10 @@ def run_workers(
             processed[name] = total
             codes[name] = 0
         else:
-            ctx = multiprocessing.get_context("spawn")
+            # fork where the platform has it: workers start without re-importing accord and
+            # recompiling every spec; each still opens its own engine and store connection.
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            ctx = multiprocessing.get_context(method)
             procs = []
             for i in range(workers):
                 recv, send = ctx.Pipe(duplex=False)
