@@ -57,18 +57,22 @@ _DEFAULT_LIMITS: dict[str, tuple[float, float]] = {
     "getOrderAddress": (0.5, 30),
     "patchListingsItem": (5.0, 10),
     "getListingsItem": (5.0, 10),
+    "getInventorySummaries": (2.0, 2),
 }
 
-# NotificationType -> entity
-_NOTIFICATION_ENTITY = {
-    "ORDER_CHANGE": "order",
-    "ORDER_STATUS_CHANGE": "order",
-    "ANY_OFFER_CHANGED": "offer",
-    "FBA_INVENTORY_AVAILABILITY_CHANGES": "inventory",
-    "LISTINGS_ITEM_MFN_QUANTITY_CHANGE": "inventory",
-    "LISTINGS_ITEM_STATUS_CHANGE": "product",
-    "FULFILLMENT_ORDER_STATUS": "fulfillment",
-}
+# NotificationType values this parser understands; the entity is the type in lower case
+# (ORDER_CHANGE -> order_change, the name of mappings/amazon/order_change.inbound.yaml).
+_NOTIFICATION_TYPES = frozenset(
+    {
+        "ORDER_CHANGE",
+        "ORDER_STATUS_CHANGE",
+        "ANY_OFFER_CHANGED",
+        "FBA_INVENTORY_AVAILABILITY_CHANGES",
+        "LISTINGS_ITEM_MFN_QUANTITY_CHANGE",
+        "LISTINGS_ITEM_STATUS_CHANGE",
+        "FULFILLMENT_ORDER_STATUS",
+    }
+)
 
 
 class AmazonConnector(Connector):
@@ -80,7 +84,7 @@ class AmazonConnector(Connector):
 
     channel: ClassVar[str] = "amazon"
     api_version: ClassVar[str | None] = "orders/v0"
-    entities: ClassVar[tuple[str, ...]] = ("order", "order_item")
+    entities: ClassVar[tuple[str, ...]] = ("order", "inventory_level")
 
     def __init__(
         self,
@@ -192,6 +196,8 @@ class AmazonConnector(Connector):
         since: datetime | None = None,
         page_size: int | None = None,
     ) -> Page:
+        if entity == "inventory_level":
+            return self._inventory_page(cursor, since)
         if entity != "order":
             raise self.rejected(f"listing {entity!r} is not supported; use order_items()")
         params: dict[str, str | int] = {"MarketplaceIds": ",".join(self.marketplace_ids)}
@@ -215,6 +221,41 @@ class AmazonConnector(Connector):
             cursor=cursor,
             next_cursor=_next_token(payload),
             api_version=self.api_version,
+        )
+
+    def _inventory_page(self, cursor: str | None, since: datetime | None) -> Page:
+        # FBA Inventory v1: one summary per record, as mappings/amazon/inventory_level expects.
+        marketplace = self.marketplace_ids[0]
+        params: dict[str, str | int] = {
+            "details": "true",
+            "granularityType": "Marketplace",
+            "granularityId": marketplace,
+            "marketplaceIds": marketplace,
+        }
+        if cursor is not None:
+            params["nextToken"] = cursor
+        if since is not None:
+            params["startDateTime"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        reply = self.call(
+            "GET",
+            f"{self.endpoint}/fba/inventory/v1/summaries",
+            params=params,
+            operation="getInventorySummaries",
+        )
+        payload = _payload(reply)
+        summaries = payload.get("inventorySummaries") if payload is not None else None
+        if not isinstance(summaries, list):
+            raise self.malformed_reply(
+                reply, "getInventorySummaries", "no payload.inventorySummaries list"
+            )
+        pagination = reply.data.get("pagination") if isinstance(reply.data, dict) else None
+        token = pagination.get("nextToken") if isinstance(pagination, dict) else None
+        return Page(
+            entity="inventory_level",
+            items=tuple(i for i in summaries if isinstance(i, dict)),
+            cursor=cursor,
+            next_cursor=str(token) if token and summaries else None,
+            api_version="fba-inventory-v1",
         )
 
     def order_items(self, order_id: str) -> list[dict[str, Any]]:
@@ -308,6 +349,11 @@ class AmazonConnector(Connector):
             raise self.malformed_webhook(str(exc)) from exc
 
     def record_key(self, entity: str, record: Mapping[str, Any]) -> str | None:
+        if entity == "inventory_level":
+            sku = record.get("sellerSku")
+            if sku is None:
+                return None
+            return f"amazon:{entity}:{sku}:{record.get('lastUpdatedTime', '')}"
         order_id = record.get("AmazonOrderId")
         if order_id is None:
             return None
@@ -315,7 +361,10 @@ class AmazonConnector(Connector):
 
 
 def parse_notification(envelope: Mapping[str, Any]) -> WebhookEvent:
-    """Turn an SP-API notification, in whatever envelope it arrived, into an event.
+    """Turn an SP-API notification, in whatever envelope it arrived, into an event whose
+    entity is the notification type in lower case (``order_change``) and whose payload is the
+    whole notification (``NotificationType``, ``EventTime``, ``Payload``, ...), as the
+    ``mappings/amazon/order_change.inbound.yaml`` spec reads it.
 
     The event id is the notification's own ``NotificationMetadata.NotificationId`` (stable
     across SQS redeliveries), falling back to the EventBridge event id or the message id.
@@ -325,8 +374,8 @@ def parse_notification(envelope: Mapping[str, Any]) -> WebhookEvent:
     ...     "Body": '{"NotificationType": "ORDER_CHANGE", "Payload": {"OrderChangeNotification":'
     ...             ' {"AmazonOrderId": "903-1"}}, "NotificationMetadata":'
     ...             ' {"NotificationId": "n-1"}}'})
-    >>> event.entity, event.event_id, event.payload["AmazonOrderId"]
-    ('order', 'n-1', '903-1')
+    >>> event.entity, event.event_id, event.payload["Payload"]["OrderChangeNotification"]
+    ('order_change', 'n-1', {'AmazonOrderId': '903-1'})
 
     Raises ``ValueError`` on an envelope it cannot read.
     """
@@ -355,17 +404,12 @@ def parse_notification(envelope: Mapping[str, Any]) -> WebhookEvent:
         current = inner
     else:
         raise ValueError("notification is nested too deeply")
-    kind = current.get("NotificationType") or current.get("notificationType")
-    entity = _NOTIFICATION_ENTITY.get(str(kind))
-    if entity is None:
+    kind = str(current.get("NotificationType") or current.get("notificationType"))
+    if kind not in _NOTIFICATION_TYPES:
         raise ValueError(f"unsupported notification type {kind!r}")
     payload = current.get("Payload") or current.get("payload")
     if not isinstance(payload, Mapping) or not payload:
         raise ValueError("notification has no Payload")
-    # The payload holds one object named after the type (OrderChangeNotification, ...).
-    body = next(iter(payload.values())) if len(payload) == 1 else payload
-    if not isinstance(body, Mapping):
-        raise ValueError("notification Payload is not an object")
     metadata = current.get("NotificationMetadata") or current.get("notificationMetadata") or {}
     event_id = metadata.get("NotificationId") if isinstance(metadata, Mapping) else None
     event_id = event_id or (outer_ids[-1] if outer_ids else None)
@@ -373,10 +417,10 @@ def parse_notification(envelope: Mapping[str, Any]) -> WebhookEvent:
         raise ValueError("notification has no NotificationId or message id")
     return WebhookEvent(
         channel="amazon",
-        entity=entity,
+        entity=kind.lower(),
         event_id=str(event_id),
-        topic=str(kind),
-        payload=dict(body),
+        topic=kind,
+        payload=dict(current),
         api_version=str(current.get("PayloadVersion")) if current.get("PayloadVersion") else None,
     )
 

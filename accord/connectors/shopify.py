@@ -54,20 +54,29 @@ _REST: dict[str, tuple[str, str]] = {
 }
 
 # webhook topic prefix -> entity
+# webhook topic prefix -> entity (the names of mappings/shopify/<entity>.inbound.yaml)
 _TOPIC_ENTITY = {
     "orders": "order",
     "products": "product",
     "customers": "customer",
     "refunds": "refund",
-    "inventory_levels": "inventory",
-    "inventory_items": "inventory",
+    "inventory_levels": "inventory_level",
+    "inventory_items": "inventory_item",
     "fulfillments": "fulfillment",
-    "fulfillment_orders": "fulfillment",
+    "fulfillment_orders": "fulfillment_order",
 }
 
 _INVENTORY_ADJUST = """\
 mutation AccordInventoryAdjust($input: InventoryAdjustQuantitiesInput!, $key: String!) {
   inventoryAdjustQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { id reason changes { name delta } }
+    userErrors { field message code }
+  }
+}"""
+
+_INVENTORY_SET = """\
+mutation AccordInventorySet($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
     inventoryAdjustmentGroup { id reason changes { name delta } }
     userErrors { field message code }
   }
@@ -83,7 +92,12 @@ mutation AccordRefundCreate($input: RefundInput!, $key: String!) {
 
 # entity -> (mutation, payload field, result field)
 _MUTATIONS: dict[str, tuple[str, str, str]] = {
-    "inventory": (_INVENTORY_ADJUST, "inventoryAdjustQuantities", "inventoryAdjustmentGroup"),
+    "inventory_adjustment": (
+        _INVENTORY_ADJUST,
+        "inventoryAdjustQuantities",
+        "inventoryAdjustmentGroup",
+    ),
+    "inventory_level": (_INVENTORY_SET, "inventorySetQuantities", "inventoryAdjustmentGroup"),
     "refund": (_REFUND_CREATE, "refundCreate", "refund"),
 }
 
@@ -253,7 +267,7 @@ class ShopifyConnector(Connector):
             raise self.malformed_reply(reply, f"get {entity}", f"no {key!r} object")
         return record
 
-    def update(
+    def update_rest(
         self, entity: str, id: str, record: Mapping[str, Any], *, idempotency_key: str
     ) -> dict[str, Any]:
         """REST ``PUT``: setting fields to values is idempotent by itself; the key is sent as
@@ -274,10 +288,18 @@ class ShopifyConnector(Connector):
     def create(
         self, entity: str, record: Mapping[str, Any], *, idempotency_key: str
     ) -> dict[str, Any]:
-        """Create through an ``@idempotent`` GraphQL mutation: ``inventory`` (an
-        ``InventoryAdjustQuantitiesInput``) or ``refund`` (a ``RefundInput``). REST creates
-        are not offered: Shopify REST ignores idempotency keys, so a retried create after a
-        timeout could duplicate an order."""
+        """Write through an ``@idempotent`` GraphQL mutation.
+
+        * ``inventory_adjustment``: a delta, as the outbound mapping's REST adjust body
+          (``location_id``, ``inventory_item_id``, ``available_adjustment``) or an
+          ``InventoryAdjustQuantitiesInput``;
+        * ``inventory_level``: an absolute quantity, as the REST set body (``location_id``,
+          ``inventory_item_id``, ``available``) or an ``InventorySetQuantitiesInput``;
+        * ``refund``: a ``RefundInput``.
+
+        REST creates are not offered: Shopify REST ignores idempotency keys, so a create
+        retried after a timeout could duplicate an order.
+        """
         if entity not in _MUTATIONS:
             raise self.rejected(
                 f"creating {entity!r} is not supported; idempotent creates: "
@@ -287,7 +309,9 @@ class ShopifyConnector(Connector):
             raise self.rejected("an idempotency key must not be blank")
         mutation, field_name, result_name = _MUTATIONS[entity]
         data = self.graphql(
-            mutation, {"input": dict(record), "key": idempotency_key}, operation=f"create {entity}"
+            mutation,
+            {"input": self._mutation_input(entity, record), "key": idempotency_key},
+            operation=f"create {entity}",
         )
         payload = data.get(field_name)
         if not isinstance(payload, dict):
@@ -302,6 +326,61 @@ class ShopifyConnector(Connector):
             raise self.rejected(f"create {entity} refused: {text}", code=GRAPHQL_ERROR)
         result = payload.get(result_name)
         return result if isinstance(result, dict) else {}
+
+    def _mutation_input(self, entity: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        if entity == "inventory_adjustment" and "changes" not in record:
+            return {
+                "reason": str(record.get("reason", "correction")),
+                "name": "available",
+                "changes": [
+                    {
+                        "delta": self._int(record, "available_adjustment"),
+                        "inventoryItemId": _gid(
+                            "InventoryItem", self._id(record, "inventory_item_id")
+                        ),
+                        "locationId": _gid("Location", self._id(record, "location_id")),
+                    }
+                ],
+            }
+        if entity == "inventory_level" and "quantities" not in record:
+            return {
+                "reason": str(record.get("reason", "correction")),
+                "name": "available",
+                "quantities": [
+                    {
+                        "quantity": self._int(record, "available"),
+                        "inventoryItemId": _gid(
+                            "InventoryItem", self._id(record, "inventory_item_id")
+                        ),
+                        "locationId": _gid("Location", self._id(record, "location_id")),
+                        # An explicit null opts out of the compare-and-set check: the ledger
+                        # already decided the absolute figure.
+                        "changeFromQuantity": None,
+                    }
+                ],
+            }
+        return dict(record)
+
+    def _id(self, record: Mapping[str, Any], key: str) -> str:
+        value = record.get(key)
+        if value is None or isinstance(value, bool) or str(value).strip() == "":
+            raise self.rejected(f"{key} is required")
+        return str(value)
+
+    def _int(self, record: Mapping[str, Any], key: str) -> int:
+        value = record.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.rejected(f"{key} must be an integer, not {type(value).__name__}")
+        return value
+
+    def update(
+        self, entity: str, id: str, record: Mapping[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """``inventory_level`` goes through :meth:`create` (an idempotent set); other
+        entities are REST ``PUT`` updates (see :meth:`update_rest`)."""
+        if entity == "inventory_level":
+            return self.create(entity, record, idempotency_key=idempotency_key)
+        return self.update_rest(entity, id, record, idempotency_key=idempotency_key)
 
     # -- GraphQL --------------------------------------------------------------------------
 
@@ -396,6 +475,12 @@ class ShopifyConnector(Connector):
         if record.get("id") is None:
             return None
         return f"shopify:{entity}:{record['id']}:{record.get('updated_at', '')}"
+
+
+def _gid(kind: str, value: object) -> str:
+    """A GraphQL global id from a REST id (``808950810`` -> ``gid://shopify/InventoryItem/...``)."""
+    text = str(value)
+    return text if text.startswith("gid://") else f"gid://shopify/{kind}/{text}"
 
 
 def _next_page_info(link: str | None) -> str | None:

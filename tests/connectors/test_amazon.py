@@ -278,10 +278,10 @@ NOTIFICATION = {
 )
 def test_order_change_is_unwrapped_from_every_envelope(envelope):
     event = parse_notification(envelope)
-    assert event.entity == "order"
+    assert event.entity == "order_change"  # mappings/amazon/order_change.inbound.yaml
     assert event.topic == "ORDER_CHANGE"
     assert event.event_id == "d0e9e693-c3ad-4373-979f-ed4ec98dd746"
-    assert event.payload["AmazonOrderId"] == "903-8868176-2219830"
+    assert event.payload == NOTIFICATION  # the whole notification, as the mapping reads it
 
 
 def test_notification_without_metadata_uses_the_message_id():
@@ -292,7 +292,13 @@ def test_notification_without_metadata_uses_the_message_id():
 
 @pytest.mark.parametrize(
     "envelope",
-    [{"Body": "{not json"}, {"something": "else"}, {"NotificationType": "ORDER_CHANGE"}],
+    [
+        {"Body": "{not json"},
+        {"something": "else"},
+        {"NotificationType": "ORDER_CHANGE"},
+        {**NOTIFICATION, "NotificationType": "SOMETHING_NEW"},
+        {"Body": "[1, 2]"},
+    ],
 )
 def test_unreadable_notifications_raise_value_error(envelope):
     with pytest.raises(ValueError):  # noqa: PT011 - the message is what varies
@@ -310,3 +316,40 @@ def test_api_destination_webhook_checks_the_shared_secret(make_amazon):
     with pytest.raises(RequestRejectedError) as rejected:
         amazon.verify_webhook({"x-api-key": WEBHOOK_TOKEN}, b'{"detail": {"x": 1}}')
     assert rejected.value.code == "CONN012"
+
+
+def test_fba_inventory_summaries_one_record_each_with_next_token(make_amazon):
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.host == "api.amazon.com":
+            return httpx2.Response(200, json={"access_token": "Atza|t1", "expires_in": 3600})
+        seen.append(request)
+        token = request.url.params.get("nextToken")
+        sku = "SKU-2" if token else "SKU-1"
+        body: dict[str, Any] = {
+            "payload": {
+                "granularity": {"granularityType": "Marketplace"},
+                "inventorySummaries": [
+                    {
+                        "sellerSku": sku,
+                        "fnSku": "X0" + sku,
+                        "lastUpdatedTime": "2026-03-01T10:00:00Z",
+                        "inventoryDetails": {"fulfillableQuantity": 7},
+                    }
+                ],
+            }
+        }
+        if not token:
+            body["pagination"] = {"nextToken": "seed-2"}
+        return httpx2.Response(200, json=body)
+
+    amazon = make_amazon(handler)
+    pages = list(amazon.pages("inventory_level", since=datetime(2026, 3, 1, tzinfo=UTC)))
+    assert [s["sellerSku"] for p in pages for s in p.items] == ["SKU-1", "SKU-2"]
+    assert seen[0].url.params["granularityId"] == "ATVPDKIKX0DER"
+    assert seen[0].url.params["startDateTime"] == "2026-03-01T00:00:00Z"
+    assert seen[1].url.params["nextToken"] == "seed-2"
+    assert amazon.record_key("inventory_level", pages[0].items[0]) == (
+        "amazon:inventory_level:SKU-1:2026-03-01T10:00:00Z"
+    )

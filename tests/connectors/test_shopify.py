@@ -474,7 +474,9 @@ def test_inventory_adjustment_is_idempotent(make_shop):
             }
         ],
     }
-    out = make_shop(handler).create("inventory", change, idempotency_key="adj-2026-03-02-0001")
+    out = make_shop(handler).create(
+        "inventory_adjustment", change, idempotency_key="adj-2026-03-02-0001"
+    )
     assert out == {"id": "gid://shopify/InventoryAdjustmentGroup/9"}
     assert "inventoryAdjustQuantities(input: $input) @idempotent(key: $key)" in bodies[0]["query"]
     assert bodies[0]["variables"] == {"input": change, "key": "adj-2026-03-02-0001"}
@@ -586,3 +588,78 @@ def test_signed_but_malformed_webhook_is_rejected(make_shop):
     with pytest.raises(RequestRejectedError) as info:
         make_shop(lambda r: httpx2.Response(500)).verify_webhook(delivery(body), body)
     assert info.value.code == "CONN012"
+
+
+def test_outbound_rest_bodies_become_idempotent_mutations(make_shop):
+    bodies = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content)
+        bodies.append(body)
+        field = (
+            "inventorySetQuantities"
+            if "inventorySetQuantities" in body["query"]
+            else ("inventoryAdjustQuantities")
+        )
+        result = {field: {"inventoryAdjustmentGroup": {"id": "g1"}, "userErrors": []}}
+        return httpx2.Response(200, json={"data": result})
+
+    shop = make_shop(handler)
+    # what mappings/shopify/inventory_adjustment.outbound.yaml produces
+    shop.create(
+        "inventory_adjustment",
+        {"location_id": 655441491, "inventory_item_id": 808950810, "available_adjustment": -3},
+        idempotency_key="adj-1",
+    )
+    # what mappings/shopify/inventory_level.outbound.yaml produces
+    shop.update(
+        "inventory_level",
+        "808950810",
+        {"location_id": 655441491, "inventory_item_id": 808950810, "available": 42},
+        idempotency_key="set-1",
+    )
+    adjust, setq = bodies
+    assert "@idempotent(key: $key)" in adjust["query"]
+    assert adjust["variables"]["key"] == "adj-1"
+    assert adjust["variables"]["input"]["changes"] == [
+        {
+            "delta": -3,
+            "inventoryItemId": "gid://shopify/InventoryItem/808950810",
+            "locationId": "gid://shopify/Location/655441491",
+        }
+    ]
+    assert "inventorySetQuantities(input: $input) @idempotent(key: $key)" in setq["query"]
+    assert setq["variables"]["input"]["quantities"] == [
+        {
+            "quantity": 42,
+            "inventoryItemId": "gid://shopify/InventoryItem/808950810",
+            "locationId": "gid://shopify/Location/655441491",
+            "changeFromQuantity": None,
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"location_id": 1, "inventory_item_id": 2, "available_adjustment": "3"},
+        {"location_id": 1, "inventory_item_id": 2, "available_adjustment": 1.5},
+        {"location_id": 1, "available_adjustment": 3},
+    ],
+)
+def test_bad_inventory_bodies_are_rejected_before_sending(make_shop, record):
+    def handler(request: httpx2.Request) -> httpx2.Response:  # pragma: no cover
+        raise AssertionError("nothing may be sent")
+
+    with pytest.raises(RequestRejectedError):
+        make_shop(handler).create("inventory_adjustment", record, idempotency_key="k")
+
+
+def test_webhook_topics_name_the_mapping_entities(make_shop):
+    shop = make_shop(lambda r: httpx2.Response(500))
+    body = b'{"inventory_item_id": 808950810, "location_id": 655441491, "available": 5}'
+    headers = delivery(body)
+    headers["X-Shopify-Topic"] = "inventory_levels/update"
+    assert shop.verify_webhook(headers, body).entity == "inventory_level"
+    headers["X-Shopify-Topic"] = "refunds/create"
+    assert shop.verify_webhook(headers, body).entity == "refund"
