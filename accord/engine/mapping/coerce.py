@@ -112,7 +112,7 @@ def float_warning(value: float) -> Diagnostic:
     """The ``MAP251`` warning recorded when a float amount is converted."""
     return Diagnostic(
         code="MAP251",
-        message=f"float {value!r} converted to Decimal; parse JSON with parse_float=Decimal",
+        message="a float amount was converted to Decimal; parse JSON with parse_float=Decimal",
         severity=Severity.WARNING,
     )
 
@@ -125,14 +125,14 @@ def decimal_from_float(value: float, warnings: list[Diagnostic] | None) -> Decim
     """
     if not math.isfinite(value):
         raise FieldFailure(
-            "MAP207", f"{value!r} is not a finite amount", value=value, classification="precision"
+            "MAP207", "the float is not a finite amount", value=value, classification="precision"
         )
     exact = Decimal(repr(value))
     digits = len(exact.as_tuple().digits)
     if digits > FLOAT_DIGITS:
         raise FieldFailure(
             "MAP207",
-            f"float {value!r} has {digits} significant digits; its exact value is lost "
+            f"a float with {digits} significant digits has lost its exact value "
             "(parse JSON with parse_float=Decimal)",
             value=value,
             classification="precision",
@@ -170,13 +170,13 @@ def to_string(value: Any) -> str:
 def _decimal_text(value: str, as_: str) -> Decimal:
     # Decimal() also accepts "1_000", "NaN" and "Infinity": none is an amount a channel means.
     if "_" in value:
-        raise _bad(as_, value, f"{value!r} is not a number")
+        raise _bad(as_, value, "not a number")
     try:
         number = Decimal(value)
     except InvalidOperation:
-        raise _bad(as_, value, f"{value!r} is not a number") from None
+        raise _bad(as_, value, "not a number") from None
     if not number.is_finite():
-        raise _bad(as_, value, f"{value!r} is not a finite number")
+        raise _bad(as_, value, "not a finite number")
     return number
 
 
@@ -246,7 +246,7 @@ def to_bool(value: Any) -> bool:
             return True
         if text in _FALSE_TEXT:
             return False
-        raise _bad("bool", value, f"{value!r} is not a yes/no value")
+        raise _bad("bool", value, "not a yes/no value")
     if cls is int or cls is Decimal or cls is float:
         if value == 1:
             return True
@@ -295,7 +295,7 @@ def _parse_text(text: str, fmt: str | None, unit: str | None, original: Any) -> 
         try:
             return datetime.strptime(text, fmt)
         except ValueError:
-            raise _bad("datetime", original, f"{text!r} does not match {fmt!r}") from None
+            raise _bad("datetime", original, f"does not match the format {fmt!r}") from None
     # Digit strings are epochs, except 8 digits, which ISO 8601 reads as a date (20240301).
     if _NUMERIC.match(text) and not (len(text) == 8 and text.isdigit()):
         return _from_epoch(Decimal(text), unit, original)
@@ -309,7 +309,7 @@ def _parse_text(text: str, fmt: str | None, unit: str | None, original: Any) -> 
     try:
         parsed = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
-        raise _bad("datetime", original, f"{text!r} is not a date or time") from None
+        raise _bad("datetime", original, "not a date or time") from None
     return parsed
 
 
@@ -435,7 +435,7 @@ def currency_code(value: Any) -> str:
         )
     raise FieldFailure(
         "MAP204",
-        f"{value!r} is not a three-letter currency code",
+        "not a three-letter currency code",
         value=value,
         classification="currency",
     )

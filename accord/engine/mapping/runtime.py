@@ -309,7 +309,7 @@ class _Runtime:
             has_value = rel is not None
             code, classification = "MAP203", "type"
             as_ = meta.rule.as_ or "a number"
-            message = f"cannot read {type_name(value)} as {as_}: {value!r} is not a number"
+            message = f"cannot read {type_name(value)} as {as_}: not a number"
         else:
             code = "MAP209"
             message = f"unexpected {type(exc).__name__}: {exc}"
@@ -317,6 +317,13 @@ class _Runtime:
             rel, value = branch
             has_value = rel is not None
         data_path = _join(prefix, rel)
+        if has_value:
+            shown = redact(value) if meta.pii else show_value(value)
+            if meta.pii:  # library messages (JMESPath, a bug) may quote the value itself
+                for form in {str(value), repr(value)}:
+                    if len(form) > 2:
+                        message = message.replace(form, shown)
+            message = f"{message} (got {shown})"
         diag = self.located(
             meta,
             code,

@@ -243,7 +243,7 @@ def _number(name: str, value: Any) -> Decimal:
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise _fail(name, value, f"{value!r} is not a number") from None
+            raise _fail(name, value, "not a number") from None
         if number.is_finite():
             return number
     if cls is float:
