@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -96,8 +97,16 @@ def _with_meta(schema: dict[str, Any], draft: str) -> dict[str, Any]:
 def entity_schema(entity: str, draft: str = "2020-12") -> dict[str, Any]:
     """The JSON Schema of one entity's JSON form; ``KeyError`` for an unknown entity."""
     _check_draft(draft)
+    result: dict[str, Any] = json.loads(_schema_text(entity, draft))  # a fresh, mutable copy
+    return result
+
+
+@functools.cache
+def _schema_text(entity: str, draft: str) -> str:
+    # Generating a schema takes pydantic tens of milliseconds; the model cannot change at run
+    # time, so each (entity, draft) is generated once per process.
     model = ENTITIES[entity]
-    return _with_meta(model.model_json_schema(mode="validation"), draft)
+    return dumps(_with_meta(model.model_json_schema(mode="validation"), draft))
 
 
 def bundle_schema(draft: str = "2020-12") -> dict[str, Any]:
@@ -134,8 +143,10 @@ def expected_files(
 ) -> dict[str, str]:
     """File name -> text for every schema that belongs in ``docs/schemas/canonical``."""
     names = list(ENTITIES) if entities is None else list(entities)
+    for draft in drafts:
+        _check_draft(draft)
     return {
-        schema_filename(name, draft): dumps(entity_schema(name, draft))
+        schema_filename(name, draft): _schema_text(name, draft)
         for draft in drafts
         for name in names
     }
