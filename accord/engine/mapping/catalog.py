@@ -35,8 +35,9 @@ _Key = tuple[str, str, str]
 class MappingCatalog:
     """Spec files under ``roots``, indexed by ``(channel, entity, direction)``.
 
-    The entity is the canonical one (the target of an inbound spec, the source of an
-    outbound one) or the file's own name (``order`` for ``order.inbound.yaml``).
+    The entity is the file's own name (``order`` for ``order.inbound.yaml``) or the canonical
+    one (the target of an inbound spec, the source of an outbound one) when a single spec of
+    the channel and direction maps it.
     """
 
     def __init__(
@@ -47,7 +48,8 @@ class MappingCatalog:
     ) -> None:
         self.roots = [Path(r) for r in roots]
         self.project_root = project_root
-        self._files: dict[_Key, Path] = {}
+        self._files: dict[_Key, Path] = {}  # by file name: order.inbound.yaml -> order
+        self._by_entity: dict[_Key, list[Path]] = {}  # by canonical entity
         self._compiled: dict[Path, CompiledMapping] = {}
         problems: list[Diagnostic] = []
         for path in self._spec_files():
@@ -58,21 +60,21 @@ class MappingCatalog:
                 continue
             if not isinstance(header, dict) or "mapping" not in header:
                 continue
-            channel, direction = header.get("channel"), header.get("direction")
+            channel, direction = str(header.get("channel")), str(header.get("direction"))
             target, source = header.get("target"), header.get("source")
-            entity = target if direction == "inbound" else source
-            for name in {str(entity), path.name.split(".")[0]}:
-                key = (str(channel), name, str(direction))
-                other = self._files.get(key)
-                if other is not None and other != path:
-                    problems.append(
-                        Diagnostic(
-                            code="MAP011",
-                            message=f"two specs map {'/'.join(key)}: {other} and {path}",
-                            file=str(path),
-                        )
+            canonical = str(target if direction == "inbound" else source)
+            key = (channel, path.name.split(".")[0], direction)
+            other = self._files.get(key)
+            if other is not None and other != path:
+                problems.append(
+                    Diagnostic(
+                        code="MAP011",
+                        message=f"two specs map {'/'.join(key)}: {other} and {path}",
+                        file=str(path),
                     )
-                self._files[key] = path
+                )
+            self._files[key] = path
+            self._by_entity.setdefault((channel, canonical, direction), []).append(path)
         if problems:
             raise SpecError(diagnostics=problems)
 
@@ -97,11 +99,28 @@ class MappingCatalog:
 
     def keys(self) -> list[_Key]:
         """Every ``(channel, entity, direction)`` the catalog can find, sorted."""
-        return sorted(self._files)
+        unique = {k for k, paths in self._by_entity.items() if len(paths) == 1}
+        return sorted(set(self._files) | unique)
 
     def find(self, channel: str, entity: str, direction: str) -> CompiledMapping:
-        """The compiled mapping; SpecError ``MAP010`` if none, or the spec's own errors."""
+        """The compiled mapping. ``entity`` is the spec's file name (``order`` for
+        ``order.inbound.yaml``) or, when only one spec maps it, the canonical entity.
+        SpecError ``MAP010`` if none matches, ``MAP011`` if several do."""
         path = self._files.get((channel, entity, direction))
+        if path is None:
+            candidates = self._by_entity.get((channel, entity, direction), [])
+            if len(candidates) > 1:
+                names = ", ".join(p.name for p in candidates)
+                raise SpecError(
+                    diagnostics=[
+                        Diagnostic(
+                            code="MAP011",
+                            message=f"several specs map {channel}/{entity}/{direction}: {names}",
+                            hint="ask for one by its file name",
+                        )
+                    ]
+                )
+            path = candidates[0] if candidates else None
         if path is None:
             raise SpecError(
                 diagnostics=[

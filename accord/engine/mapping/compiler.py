@@ -469,6 +469,8 @@ class _Gen:
             rules = rule.fields if rule.fields is not None else self.definition(rule)
             self.fields(body, inner, rules)
             self.emit(body, f"{acc}.append({out})")
+        if self.explain:  # nested fields reuse the trace variables
+            self.emit(ind, f"b = -5; r = {lst}; nt = None")
         self.emit(ind, f"v = {acc}")
 
     def definition(self, rule: FieldRule) -> tuple[FieldRule, ...]:
@@ -523,6 +525,8 @@ class _Gen:
         )
         rules = rule.fields if rule.fields is not None else self.definition(rule)
         self.fields(ind + 1, inner, rules)
+        if self.explain:  # nested fields reuse the trace variables
+            self.emit(ind + 1, "b = -6; r = _MISSING; nt = None")
         self.emit(ind + 1, f"v = {out} or None")
 
     def finish(
