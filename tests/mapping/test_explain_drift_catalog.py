@@ -194,7 +194,7 @@ def test_catalog_finds_by_channel_entity_direction(tmp_path: Path) -> None:
     assert inbound is catalog.find("shop", "order", "inbound")  # compiled once
     assert catalog.find("shop", "order", "outbound").id == "shop.order.outbound"
     assert [m.id for m in catalog.all()] == ["shop.order.inbound", "shop.order.outbound"]
-    assert ("shop", "order", "inbound") in catalog.keys()
+    assert catalog.keys() == [("shop", "order", "inbound"), ("shop", "order", "outbound")]
     with pytest.raises(SpecError) as caught:
         catalog.find("shop", "refund", "inbound")
     assert caught.value.code == "MAP010"
@@ -230,8 +230,10 @@ def test_catalog_with_two_specs_for_one_canonical_entity(tmp_path: Path) -> None
 
 def test_catalog_reports_a_broken_spec_when_it_is_asked_for(tmp_path: Path) -> None:
     path = tmp_path / "order.inbound.yaml"
-    path.write_text(SPEC_YAML.format(id="s", channel="shop", direction="inbound",
-                                     source="shop.order", target="order") + "  x: {as: nope}\n")  # fmt: skip
+    text = SPEC_YAML.format(
+        id="s", channel="shop", direction="inbound", source="shop.order", target="order"
+    )
+    path.write_text(text + "  x: {as: nope}\n")
     catalog = MappingCatalog([tmp_path])
     with pytest.raises(SpecError) as caught:
         catalog.find("shop", "order", "inbound")
