@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from accord.testing import pytest_plugin
+
 CONFTEST = """
 from accord.testing import runner
 
@@ -75,12 +77,34 @@ def test_plugin_collects_content_cases_with_readable_failures(tmp_path: Path) ->
     assert "broken.cases.yaml" not in out
 
 
-def test_ini_option_chooses_folders_and_can_switch_collection_off(tmp_path: Path) -> None:
+def test_ini_option_chooses_folders(tmp_path: Path) -> None:
     _project(tmp_path, "accord_case_paths = tests\n")
     done = _pytest(tmp_path, ".")
     assert "broken.cases.yaml" in done.stdout
     assert "YAML001" in done.stdout
     assert "order.inbound.cases.yaml" not in done.stdout
-    (tmp_path / "pytest.ini").write_text("[pytest]\naccord_collect_cases = false\n")
-    done = _pytest(tmp_path, ".")
-    assert done.returncode == 5, done.stdout  # nothing collected
+
+
+class _Config:
+    def __init__(self, root: Path, **ini: object) -> None:
+        self.rootpath = root
+        self.ini = {"accord_case_paths": [], "accord_collect_cases": True, **ini}
+
+    def getini(self, name: str) -> object:
+        return self.ini[name]
+
+
+class _Parent:
+    def __init__(self, config: _Config) -> None:
+        self.config = config
+
+
+def test_collection_can_be_switched_off_and_ignores_other_files(tmp_path: Path) -> None:
+    case = tmp_path / "mappings" / "x.cases.yaml"
+    off = _Parent(_Config(tmp_path, accord_collect_cases=False))
+    assert pytest_plugin.pytest_collect_file(case, off) is None
+    on = _Parent(_Config(tmp_path))
+    other = tmp_path / "mappings" / "x.yaml"
+    assert pytest_plugin.pytest_collect_file(other, on) is None
+    outside = tmp_path / "tests" / "x.cases.yaml"
+    assert pytest_plugin.pytest_collect_file(outside, on) is None
