@@ -89,8 +89,17 @@ def _register_canonical(kinds: Any) -> None:
     parser.set_defaults(func=_canonical)
 
 
+def _register_cases(kinds: Any) -> None:
+    from accord.cli.schema_cases import register_kind
+
+    register_kind(kinds)
+
+
 #: Schema kinds: name -> function adding its sub-parser.
-KINDS: dict[str, Callable[[Any], None]] = {"canonical": _register_canonical}
+KINDS: dict[str, Callable[[Any], None]] = {
+    "canonical": _register_canonical,
+    "cases": _register_cases,
+}
 
 
 def register(subparsers: Any) -> None:
@@ -99,7 +108,7 @@ def register(subparsers: Any) -> None:
         "schema",
         help="print or write the JSON Schemas accord publishes",
         description="Print or write the JSON Schemas accord publishes. KIND is what the schema "
-        "describes: canonical (the canonical entities).",
+        "describes: canonical (the canonical entities), cases (sidecar case files).",
     )
     kinds = parser.add_subparsers(title="kinds", metavar="KIND")
     for add in KINDS.values():
