@@ -21,6 +21,8 @@ from accord.canonical import validate_record
 from accord.testing.match import to_json_form
 
 SAMPLES = ROOT / "samples" / "payloads"
+#: Payloads of our own for entities the Quickstart project does not replay.
+FIXTURES = Path(__file__).with_name("fixtures")
 
 
 @cache
@@ -53,8 +55,8 @@ def canonical(spec: str, payload: Any) -> dict[str, Any]:
     return record
 
 
-def samples(channel: str, entity: str) -> Iterator[Path]:
-    found = sorted((SAMPLES / channel / entity).glob("*.json"))
+def samples(channel: str, entity: str, root: Path = SAMPLES) -> Iterator[Path]:
+    found = sorted((root / channel / entity).glob("*.json"))
     assert found, f"no samples under {channel}/{entity}"
     yield from found
 
@@ -149,7 +151,7 @@ def test_mcf_fulfillment_order_from_other_channels_validates(
 
 
 def test_fba_summary_samples_follow_the_fba_inventory_model(corpus: Path) -> None:
-    for sample in samples("amazon", "inventory_level"):
+    for sample in samples("amazon", "inventory_level", FIXTURES):
         payload = read_json(sample)
         errors = schema_errors(
             corpus, "amazon-sp-api/schemas/fbaInventory.json", "InventorySummary", payload
