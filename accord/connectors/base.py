@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -111,7 +111,6 @@ class WebhookEvent:
     topic: str
     payload: dict[str, Any]
     api_version: str | None = None
-    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 def _json_default(value: object) -> object:
@@ -339,15 +338,15 @@ class Connector(abc.ABC):
             # Signing may itself call the channel (an OAuth token exchange, which retries on
             # its own); its failure ends this call rather than being retried a second time.
             request = self.prepare(self._build(method, url, params, body, send_headers, operation))
+            error: ConnectorError | None
             try:
                 reply = self._send(request, operation)
-                error = self.classify(reply, operation)
             except ConnectorError as exc:
                 error = exc
-                reply = None
-            if error is None and reply is not None:
-                return reply
-            assert error is not None
+            else:
+                error = self.classify(reply, operation)
+                if error is None:
+                    return reply
             if error.error_class is ErrorClass.AUTH and not refreshed and error.status_code:
                 refreshed = True
                 log.info("%s: %s refused credentials; refreshing once", self.channel, operation)
