@@ -47,7 +47,6 @@ __all__ = [
 
 DIAGNOSTIC_FORMATS = ("text", "json", "github", "sarif", "junit")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/accord-commerce/accord"
 
 
 def add_format_argument(
@@ -196,7 +195,6 @@ def sarif(diagnostics: Sequence[Diagnostic], *, tool: str = "accord") -> str:
                     "driver": {
                         "name": tool,
                         "version": __version__,
-                        "informationUri": INFORMATION_URI,
                         "rules": rules,
                     }
                 },
