@@ -176,7 +176,11 @@ def run_case_file(path: str | Path, *, update: bool = False) -> FileResult:
     if update:
         from accord.testing.update import update_case_file
 
-        result.updates = update_case_file(loaded, result.cases)
+        changes = update_case_file(loaded, result.cases)
+        if changes:
+            # report the file as it now stands, with the edits that got it there
+            result = run_case_file(path)
+            result.updates = changes
     return result
 
 
