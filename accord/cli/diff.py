@@ -390,7 +390,7 @@ def _kind(outcome: Any) -> str:
 def _render(report: DiffReport) -> str:
     lines = [
         f"{report.kind} diff: {report.old} -> {report.new}",
-        f"{report.records} records: {report.changed} changed, "
+        f"{report.records} record{'' if report.records == 1 else 's'}: {report.changed} changed, "
         f"{report.records - report.changed - sum(report.errors.values())} unchanged, "
         f"{sum(report.errors.values())} failed in both or unreadable",
     ]
