@@ -23,8 +23,7 @@ from pathlib import Path
 from accord.diagnostics import Diagnostic
 from accord.engine.mapping.compiler import compile_mapping
 from accord.engine.mapping.runtime import CompiledMapping
-from accord.engine.mapping.spec import load_spec
-from accord.engine.yamlsource import load_yaml
+from accord.engine.mapping.spec import load_spec, load_yaml_cached
 from accord.errors import SpecError
 
 __all__ = ["MappingCatalog"]
@@ -54,7 +53,7 @@ class MappingCatalog:
         problems: list[Diagnostic] = []
         for path in self._spec_files():
             try:
-                header = load_yaml(path).data
+                header = load_yaml_cached(path, None).data
             except SpecError as exc:
                 problems.extend(exc.diagnostics)
                 continue

@@ -206,26 +206,46 @@ class _Gen:
         self.metas.append(FieldMeta(index=index, rule=rule, target=full, pii=pii))
         return index
 
-    def fields(self, ind: int, scope: _Scope, rules: Sequence[FieldRule]) -> None:
+    def fields(
+        self,
+        ind: int,
+        scope: _Scope,
+        rules: Sequence[FieldRule],
+        stored: Sequence[tuple[FieldRule, tuple[tuple[str, ...], str]]] = (),
+    ) -> None:
+        """All fields of one scope inside one ``try``: the variable ``k<n>`` names the field
+        being produced, so the handler can locate a failure (try blocks cost nothing until
+        they catch, and one per scope keeps the generated code small and quick to compile)."""
         referenced = {
             r.currency.field for r in rules if r.currency is not None and r.currency.field
         }
         ordered = sorted(rules, key=lambda r: 0 if r.target in referenced else 1)
+        kvar = self.fresh("k")
+        self.emit(ind, "try:")
         for rule in ordered:
-            self.field(ind, scope, rule)
+            self.field(ind + 1, scope, rule, kvar)
+        for rule, store in stored:
+            self.field(ind + 1, scope, rule, kvar, store)
+        self.emit(ind, "except _ME:")
+        self.emit(ind + 1, "raise")
+        self.emit(ind, "except Exception as e:")
+        self.emit(
+            ind + 1,
+            f"raise _fail({kvar}, e, RID, {_expr(scope.prefix)}, {scope.ctx}, R, {scope.parent})"
+            " from e",
+        )
 
     def field(
         self,
-        ind: int,
+        body: int,
         scope: _Scope,
         rule: FieldRule,
+        kvar: str,
         store: tuple[tuple[str, ...], str] | None = None,
     ) -> None:
         k = self.meta(rule, scope, None if store is None else ".".join((*store[0], store[1])))
         parts = tuple(rule.target.split(".")) if store is None else (*store[0], store[1])
-        prefix = _expr(scope.prefix)
-        self.emit(ind, "try:")
-        body = ind + 1
+        self.emit(body, f"{kvar} = {k}")
         if self.explain:
             self.emit(body, "b = -3; r = _MISSING; nt = None")
         if rule.when is not None:
@@ -245,13 +265,6 @@ class _Gen:
         if rule.when is not None and self.explain:
             self.emit(body, "else:")
             self.emit(body + 1, f"X.rec({k}, {self.target_expr(scope, parts)}, -4, w, None)")
-        self.emit(ind, "except _ME:")
-        self.emit(ind + 1, "raise")
-        self.emit(ind, "except Exception as e:")
-        self.emit(
-            ind + 1,
-            f"raise _fail({k}, e, RID, {prefix}, {scope.ctx}, R, {scope.parent}) from e",
-        )
 
     def target_expr(self, scope: _Scope, parts: Sequence[str]) -> str:
         return _expr([*scope.target_expr, ("lit", ".".join(parts))])
@@ -584,18 +597,17 @@ class _Gen:
             target_expr=(),
         )
         header = len(self.lines)
-        self.fields(1, root, spec.fields)
+        stored = [
+            (
+                FieldRule(target=f"extra.{sp.text}", file=spec.file, from_=(sp,)),
+                (("extra",), sp.text),
+            )
+            for sp in spec.extra
+        ]
+        self.fields(1, root, spec.fields, stored)
         self.lines[header:header] = [
             f"    {var} = R.get({key!r})" for key, var in self.hoisted.items()
         ]
-        for sp in spec.extra:
-            rule = FieldRule(
-                target=f"extra.{sp.text}",
-                file=spec.file,
-                line=None,
-                from_=(sp,),
-            )
-            self.field(1, root, rule, store=(("extra",), sp.text))
         self.emit(1, "return O")
         return "\n".join(self.lines) + "\n"
 

@@ -51,6 +51,7 @@ __all__ = [
     "SourcePath",
     "TransformCall",
     "load_spec",
+    "load_yaml_cached",
     "map_key",
     "parse_source_path",
     "project_root_for",
@@ -443,7 +444,7 @@ class _SpecBuilder:
 
     def read(self, path: Path, name: str | None) -> _FileDoc | None:
         try:
-            loaded = load_yaml(path, filename=name)
+            loaded = load_yaml_cached(path, name)
         except SpecError as exc:
             self.diagnostics.extend(exc.diagnostics)
             return None
@@ -1049,6 +1050,27 @@ class _FakeAt:
             line=self.rule.line,
             column=self.rule.column,
         )
+
+
+_CACHE: dict[tuple[str, int, int, str | None], LoadedYaml] = {}
+_CACHE_SIZE: Final = 256
+
+
+def load_yaml_cached(path: Path, name: str | None) -> LoadedYaml:
+    """Load a YAML file once per version: shared definition and lookup files are read by
+    many specs, and parsing YAML with positions costs far more than compiling."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_yaml(path, filename=name)  # reports the unreadable file
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, name)
+    loaded = _CACHE.get(key)
+    if loaded is None:
+        loaded = load_yaml(path, filename=name)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = loaded
+    return loaded
 
 
 def _esc(key: str) -> str:
