@@ -504,6 +504,11 @@ class Connector(abc.ABC):
         """
         raise self.rejected("webhooks are not supported")
 
+    def webhook_challenge(self, params: Mapping[str, str]) -> dict[str, Any] | None:
+        """The answer to an endpoint-ownership challenge (a ``GET`` with a challenge code,
+        as eBay sends), or ``None`` when this channel sends none."""
+        return None
+
     def record_key(self, entity: str, record: Mapping[str, Any]) -> str | None:
         """A stable id for a pulled record's version (id plus last-change time), used as the
         event id when a backfill hands it to the engine. ``None`` when the record has none."""

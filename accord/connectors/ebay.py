@@ -8,25 +8,40 @@
   (https://developer.ebay.com/api-docs/static/oauth-tokens.html)
 * Pagination: ``limit``/``offset`` with ``total`` in the body; the cursor is the offset.
 * Incremental pulls: ``filter=lastmodifieddate:[since..]`` on orders.
-* Webhooks: eBay's Notification API signs with ECDSA keys fetched from its public-key
-  endpoint; verifying that is not implemented here, so ``verify_webhook`` refuses.
+* Webhooks (Notification API): ``X-EBAY-SIGNATURE`` is base64 JSON naming the key
+  (``kid``) and carrying a DER ECDSA signature of the raw body with SHA-1. The public key is
+  fetched from ``/commerce/notification/v1/public_key/{kid}`` with an application token and
+  cached for an hour; ``notification.notificationId`` is the event id and the topic, in lower
+  case, the entity (``marketplace_account_deletion``). The endpoint-ownership challenge
+  (``GET ?challenge_code=``) is answered with SHA-256 of the code, ``EBAY_VERIFICATION_TOKEN``
+  and the endpoint URL as registered (``EBAY_WEBHOOK_ENDPOINT``).
+  (https://developer.ebay.com/api-docs/commerce/notification/overview.html)
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import httpx2
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from accord.clock import Clock
+from accord.errors import RequestRejectedError
 
-from .base import Connector, Page
+from .base import Connector, Page, WebhookEvent
 from .oauth import TokenCache
 from .retry import RetryPolicy, Sleep
 from .secrets import SecretsProvider
+from .webhooks import lower_headers
 
 __all__ = ["EbayConnector"]
 
@@ -37,6 +52,8 @@ _RESOURCES = {
     "order": ("/sell/fulfillment/v1/order", "orders", "orderId"),
     "inventory_item": ("/sell/inventory/v1/inventory_item", "inventoryItems", "sku"),
 }
+_KEY_TTL = timedelta(hours=1)  # eBay asks clients to cache public keys
+_PEM = "-----BEGIN PUBLIC KEY-----"
 DEFAULT_SCOPES = (
     "https://api.ebay.com/oauth/api_scope",
     "https://api.ebay.com/oauth/api_scope/sell.fulfillment",
@@ -70,23 +87,29 @@ class EbayConnector(Connector):
         self.scopes = tuple(scopes)
         self.content_language = content_language
         self.token = TokenCache(self.clock)
+        # Notification public keys need an application token, whatever the user token is.
+        self.app_token = TokenCache(self.clock)
+        self._keys: dict[str, tuple[ec.EllipticCurvePublicKey, datetime]] = {}
 
     @property
     def token_url(self) -> str:
         return f"{self.host}/identity/v1/oauth2/token"
 
-    def access_token(self) -> str:
-        """A valid OAuth access token (user token when a refresh token is configured)."""
-        cached = self.token.get()
+    def access_token(self, *, application: bool = False) -> str:
+        """A valid OAuth access token: a user token when a refresh token is configured,
+        else (or with ``application=True``) an application token."""
+        cache = self.app_token if application else self.token
+        cached = cache.get()
         if cached is not None:
             return cached
-        refresh = self.optional_secret("EBAY_REFRESH_TOKEN")
+        refresh = None if application else self.optional_secret("EBAY_REFRESH_TOKEN")
         form = (
             {"grant_type": "refresh_token", "refresh_token": refresh}
             if refresh
             else {"grant_type": "client_credentials"}
         )
-        form["scope"] = " ".join(self.scopes)
+        scopes = self.scopes if refresh else ("https://api.ebay.com/oauth/api_scope",)
+        form["scope"] = " ".join(scopes)
         reply = self.call(
             "POST",
             self.token_url,
@@ -99,7 +122,7 @@ class EbayConnector(Connector):
         if not isinstance(token, str) or not token:
             raise self.malformed_reply(reply, _TOKEN_OPERATION, "no access_token")
         self.redactor.add(token)
-        self.token.store(token, expires_in=float(data.get("expires_in", 7200)))
+        cache.store(token, expires_in=float(data.get("expires_in", 7200)))
         return token
 
     def prepare(self, request: httpx2.Request) -> httpx2.Request:
@@ -108,12 +131,14 @@ class EbayConnector(Connector):
                 self.setting("EBAY_CLIENT_ID"), self.secret("EBAY_CLIENT_SECRET")
             )
             return next(auth.sync_auth_flow(request))
-        request.headers["Authorization"] = f"Bearer {self.access_token()}"
+        application = request.url.path.startswith("/commerce/notification/")
+        request.headers["Authorization"] = f"Bearer {self.access_token(application=application)}"
         return request
 
     def refresh_credentials(self) -> None:
         super().refresh_credentials()
         self.token.clear()
+        self.app_token.clear()
 
     def _resource(self, entity: str) -> tuple[str, str, str]:
         try:
@@ -182,6 +207,81 @@ class EbayConnector(Connector):
             operation=f"update {entity}",
         )
         return reply.data if isinstance(reply.data, dict) else {}
+
+    # -- notifications --------------------------------------------------------------------
+
+    def public_key(self, kid: str) -> ec.EllipticCurvePublicKey:
+        """The notification public key ``kid``, fetched once an hour at most."""
+        cached = self._keys.get(kid)
+        if cached is not None and self.clock.now() - cached[1] < _KEY_TTL:
+            return cached[0]
+        reply = self.call(
+            "GET",
+            f"{self.host}/commerce/notification/v1/public_key/{kid}",
+            operation="getPublicKey",
+        )
+        data = reply.data if isinstance(reply.data, dict) else {}
+        pem = data.get("key")
+        if not isinstance(pem, str) or _PEM not in pem:
+            raise self.malformed_reply(reply, "getPublicKey", "no PEM 'key'")
+        # eBay returns the PEM on one line; the loader wants the base64 body on its own lines.
+        body = pem.replace(_PEM, "").replace("-----END PUBLIC KEY-----", "").strip()
+        text = f"{_PEM}\n{body}\n-----END PUBLIC KEY-----\n"
+        try:
+            key = serialization.load_pem_public_key(text.encode())
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise self.malformed_reply(reply, "getPublicKey", "unreadable key") from exc
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise self.malformed_reply(reply, "getPublicKey", "not an elliptic-curve key")
+        self._keys[kid] = (key, self.clock.now())
+        return key
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        h = lower_headers(headers)
+        try:
+            header = json.loads(base64.b64decode(h.get("x-ebay-signature", ""), validate=True))
+            kid = str(header["kid"])
+            signature = base64.b64decode(str(header["signature"]), validate=True)
+        except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+            raise self.bad_signature("X-EBAY-SIGNATURE is missing or unreadable") from exc
+        digest = str(header.get("digest", "SHA1")).upper()
+        algorithm: hashes.HashAlgorithm = hashes.SHA256() if digest == "SHA256" else hashes.SHA1()
+        try:
+            key = self.public_key(kid)
+        except RequestRejectedError as exc:  # eBay does not know the key id: a forgery
+            raise self.bad_signature(f"unknown signing key {kid!r}") from exc
+        try:
+            key.verify(signature, body, ec.ECDSA(algorithm))
+        except InvalidSignature as exc:
+            raise self.bad_signature("X-EBAY-SIGNATURE does not match the body") from exc
+        payload = self.parse_webhook_json(body)
+        metadata = payload.get("metadata")
+        notification = payload.get("notification")
+        topic = metadata.get("topic") if isinstance(metadata, dict) else None
+        event_id = notification.get("notificationId") if isinstance(notification, dict) else None
+        if not topic or not event_id:
+            raise self.malformed_webhook("metadata.topic or notification.notificationId missing")
+        return WebhookEvent(
+            channel=self.channel,
+            entity=str(topic).lower(),
+            event_id=str(event_id),
+            topic=str(topic),
+            payload=payload,
+            api_version=str(metadata.get("schemaVersion")) if isinstance(metadata, dict) else None,
+        )
+
+    def webhook_challenge(self, params: Mapping[str, str]) -> dict[str, Any] | None:
+        code = params.get("challenge_code")
+        if not code:
+            return None
+        digest = hashlib.sha256(
+            (
+                code
+                + self.secret("EBAY_VERIFICATION_TOKEN")
+                + self.setting("EBAY_WEBHOOK_ENDPOINT")
+            ).encode()
+        ).hexdigest()
+        return {"challengeResponse": digest}
 
     def record_key(self, entity: str, record: Mapping[str, Any]) -> str | None:
         _, _, id_field = self._resource(entity)

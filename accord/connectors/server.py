@@ -13,6 +13,7 @@ the event to the engine through a :class:`~accord.connectors.sink.SinkWorker`:
   a few seconds, and a slow database should not turn into a redelivery storm;
 * if the engine fails (its store is down), **503**, so the channel delivers again later.
 
+``GET /webhooks/{channel}?challenge_code=...`` answers an endpoint-ownership challenge (eBay).
 ``GET /healthz`` answers ``ok``.
 """
 
@@ -25,6 +26,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -72,7 +74,8 @@ def create_app(
             return JSONResponse({"error": "CONN012", "message": "body too large"}, 413)
         received_at = clock.now()
         try:
-            event = connector.verify_webhook(request.headers, body)
+            # In a thread: a verifier may fetch a public key (eBay) or call a vault.
+            event = await run_in_threadpool(connector.verify_webhook, request.headers, body)
         except AuthError as exc:
             log.warning("%s webhook refused: %s", channel, exc.code)
             return JSONResponse({"error": exc.code, "message": "signature invalid"}, 401)
@@ -94,6 +97,20 @@ def create_app(
             return JSONResponse({"error": "internal", "event_id": event.event_id}, 500)
         return JSONResponse({"status": str(result.status), "event_id": event.event_id}, 200)
 
+    async def challenge(request: Request) -> Response:
+        connector = connectors.get(request.path_params["channel"])
+        if connector is None:
+            return JSONResponse({"error": "CONN014", "message": "unknown channel"}, 404)
+        try:
+            answer = await run_in_threadpool(
+                connector.webhook_challenge, dict(request.query_params)
+            )
+        except AccordError as exc:
+            return JSONResponse({"error": exc.code}, 400)
+        if answer is None:
+            return JSONResponse({"error": "CONN014", "message": "no challenge"}, 404)
+        return JSONResponse(answer, 200)
+
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
@@ -108,6 +125,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/webhooks/{channel}", receive, methods=["POST"]),
+            Route("/webhooks/{channel}", challenge, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,

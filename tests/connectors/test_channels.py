@@ -129,6 +129,81 @@ def test_ebay_token_expiry_by_clock(make, clock):
     assert len(fake.token_forms) == 2
 
 
+def ebay_signed(key, body: bytes, kid: str = "kid-1") -> str:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    signature = key.sign(body, ec.ECDSA(hashes.SHA1()))
+    header = {"alg": "ECDSA", "kid": kid, "signature": base64.b64encode(signature).decode(),
+              "digest": "SHA1"}  # fmt: skip
+    return base64.b64encode(json.dumps(header).encode()).decode()
+
+
+def test_ebay_notification_signature_with_cached_public_key(make, clock):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    one_line = pem.replace("\n", "")  # eBay returns the PEM on one line
+    lookups: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/identity/v1/oauth2/token":
+            form = parse_qs(request.content.decode())
+            assert form["grant_type"] == ["client_credentials"]  # an application token
+            return httpx2.Response(200, json={"access_token": "v^1.1#app", "expires_in": 7200})
+        lookups.append(request)
+        if request.url.path.endswith("/kid-1"):
+            return httpx2.Response(
+                200, json={"key": one_line, "algorithm": "ECDSA", "digest": "SHA1"}
+            )
+        return httpx2.Response(404, json={"errors": [{"errorId": 195000, "message": "not found"}]})
+
+    ebay = make(EbayConnector, handler, EBAY)
+    body = json.dumps(
+        {
+            "metadata": {"topic": "MARKETPLACE_ACCOUNT_DELETION", "schemaVersion": "1.0"},
+            "notification": {"notificationId": "49feeaeb-4982-42d9-a377-9645b8479411",
+                             "data": {"username": "test_user", "userId": "ma8vp1jySJC"}},
+        }
+    ).encode()  # fmt: skip
+    event = ebay.verify_webhook({"X-EBAY-SIGNATURE": ebay_signed(key, body)}, body)
+    assert (event.entity, event.event_id) == (
+        "marketplace_account_deletion",
+        "49feeaeb-4982-42d9-a377-9645b8479411",
+    )
+    ebay.verify_webhook({"X-EBAY-SIGNATURE": ebay_signed(key, body)}, body)
+    assert len(lookups) == 1  # the key is cached
+    assert lookups[0].headers["Authorization"] == "Bearer v^1.1#app"
+    with pytest.raises(AuthError):
+        ebay.verify_webhook({"X-EBAY-SIGNATURE": ebay_signed(key, body)}, body + b" ")
+    other = ec.generate_private_key(ec.SECP256R1())
+    with pytest.raises(AuthError):
+        ebay.verify_webhook({"X-EBAY-SIGNATURE": ebay_signed(other, body)}, body)
+    with pytest.raises(AuthError) as unknown:
+        ebay.verify_webhook({"X-EBAY-SIGNATURE": ebay_signed(key, body, kid="kid-9")}, body)
+    assert "unknown signing key" in str(unknown.value)
+    clock.advance(timedelta(hours=2))
+    ebay.verify_webhook({"X-EBAY-SIGNATURE": ebay_signed(key, body)}, body)
+    assert [r.url.path.rsplit("/", 1)[-1] for r in lookups] == ["kid-1", "kid-9", "kid-1"]
+
+
+def test_ebay_endpoint_challenge(make):
+    values = {**EBAY, "EBAY_VERIFICATION_TOKEN": "verification-token-of-32-chars-long",
+              "EBAY_WEBHOOK_ENDPOINT": "https://hooks.example.com/webhooks/ebay"}  # fmt: skip
+    ebay = make(EbayConnector, lambda r: httpx2.Response(500), values)
+    expected = hashlib.sha256(
+        b"abc123verification-token-of-32-chars-longhttps://hooks.example.com/webhooks/ebay"
+    ).hexdigest()
+    assert ebay.webhook_challenge({"challenge_code": "abc123"}) == {"challengeResponse": expected}
+    assert ebay.webhook_challenge({}) is None
+
+
 # -- TikTok Shop --------------------------------------------------------------------------
 
 TIKTOK = {

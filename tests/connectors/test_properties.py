@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,7 +27,14 @@ from accord.connectors import (
 from accord.connectors.base import WebhookEvent
 from accord.connectors.secrets import Redactor
 from accord.connectors.webhooks import hmac_sha256_base64
-from accord.errors import AccordError, ConnectorError, ErrorClass, QuotaError, TransientError
+from accord.errors import (
+    AccordError,
+    AuthError,
+    ConnectorError,
+    ErrorClass,
+    QuotaError,
+    TransientError,
+)
 
 SECRETS = StaticSecrets(
     {
@@ -36,10 +44,21 @@ SECRETS = StaticSecrets(
         "TIKTOK_APP_SECRET": "prop-tiktok-secret",
         "AMAZON_WEBHOOK_TOKEN": "prop-amazon-token",
         "SHIPBOB_WEBHOOK_SECRET": "whsec_" + base64.b64encode(b"prop-shipbob-key").decode(),
+        "EBAY_CLIENT_ID": "prop-ebay-client",
+        "EBAY_CLIENT_SECRET": "prop-ebay-secret",
     }
 )
 CLOCK = FrozenClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
-CLIENT = httpx2.Client()
+
+
+def _no_network(request: httpx2.Request) -> httpx2.Response:
+    if request.url.path == "/identity/v1/oauth2/token":
+        return httpx2.Response(200, json={"access_token": "v^1.1#prop", "expires_in": 7200})
+    # An eBay key lookup for a forged key id: eBay answers 404.
+    return httpx2.Response(404, json={"errors": [{"message": "not found"}]})
+
+
+CLIENT = httpx2.Client(transport=httpx2.MockTransport(_no_network))
 INSTANCES = {name: cls(CLIENT, secrets=SECRETS, clock=CLOCK) for name, cls in CONNECTORS.items()}
 
 
@@ -103,6 +122,7 @@ def test_retry_after_parsing_never_raises(text):
                 "webhook-id",
                 "webhook-timestamp",
                 "webhook-signature",
+                "X-EBAY-SIGNATURE",
             ]
         ),
         header_text,
@@ -152,3 +172,15 @@ def test_redaction_removes_every_occurrence(secret, before, after):
     redactor.add(secret)
     text = redactor.redact(before + secret + after + secret)
     assert secret not in text
+
+
+@given(kid=st.text(max_size=20), signature=st.binary(max_size=80), body=st.binary(max_size=100))
+def test_ebay_forged_signatures_are_auth_errors(kid, signature, body):
+    header = base64.b64encode(
+        json.dumps(
+            {"alg": "ECDSA", "kid": kid, "signature": base64.b64encode(signature).decode()}
+        ).encode()
+    ).decode()
+    with pytest.raises(AuthError) as info:
+        INSTANCES["ebay"].verify_webhook({"X-EBAY-SIGNATURE": header}, body)
+    assert info.value.code == "CONN011"

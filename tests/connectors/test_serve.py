@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import threading
@@ -16,6 +17,7 @@ import httpx2
 import pytest
 import uvicorn
 
+from accord.connectors.ebay import EbayConnector
 from accord.connectors.secrets import StaticSecrets
 from accord.connectors.server import create_app
 from accord.connectors.shopify import ShopifyConnector
@@ -68,12 +70,18 @@ class FakeEngine:
 
 def connectors() -> dict[str, Any]:
     secrets = StaticSecrets(
-        {"SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET, "WOOCOMMERCE_WEBHOOK_SECRET": WOO_SECRET}
+        {
+            "SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET,
+            "WOOCOMMERCE_WEBHOOK_SECRET": WOO_SECRET,
+            "EBAY_VERIFICATION_TOKEN": "ebay-verification-token-0001",
+            "EBAY_WEBHOOK_ENDPOINT": "https://hooks.example.com/webhooks/ebay",
+        }
     )
     client = httpx2.Client()  # never used: verification is local
     return {
         "shopify": ShopifyConnector(client, secrets=secrets),
         "woocommerce": WooCommerceConnector(client, secrets=secrets),
+        "ebay": EbayConnector(client, secrets=secrets),
     }
 
 
@@ -222,3 +230,18 @@ def test_second_channel_on_the_same_server(serve):
     assert engine.processed == [
         ("woocommerce", "order", "woocommerce:order:727:2026-03-01T12:00:00")
     ]
+
+
+def test_endpoint_challenge_is_answered_on_get(serve):
+    engine = FakeEngine()
+    url = serve(engine)
+    with httpx2.Client(base_url=url, timeout=10) as client:
+        answer = client.get("/webhooks/ebay", params={"challenge_code": "c0de"})
+        no_challenge = client.get("/webhooks/shopify", params={"challenge_code": "c0de"})
+    expected = hashlib.sha256(
+        b"c0de" + b"ebay-verification-token-0001" + b"https://hooks.example.com/webhooks/ebay"
+    ).hexdigest()
+    assert answer.status_code == 200
+    assert answer.json() == {"challengeResponse": expected}
+    assert no_challenge.status_code == 404
+    assert engine.processed == []
