@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -77,6 +78,9 @@ class Compiled:
     calendars: dict[str, BusinessCalendar]
     entity_type: T | None
     owns: list[tuple[A.Owns, str | None]] = field(default_factory=list)
+    #: ``prepare(facts)``: checks and converts host facts; ``C<i>`` are the slow converters
+    #: of the facts in declaration order and ``absent(name)`` reports a missing one.
+    prepare_source: str = ""
 
 
 class _Fail(Exception):
@@ -109,6 +113,7 @@ class Compiler:
         self.calendars: dict[str, BusinessCalendar] = {}
         self.scope: dict[str, Binding] = {}
         self.entity_t: T | None = None
+        self.hoist: dict[str, str] | None = None
 
     # -- diagnostics ------------------------------------------------------------------------
     def err(
@@ -169,7 +174,10 @@ class Compiler:
         return ANY
 
     def declare(self, name: str, binding: Binding, pos: A.Pos, what: str) -> None:
-        if name in self.scope and self.scope[name].kind not in ("now",):
+        # A fact may shadow a record field of the same name (the host's value wins); the field
+        # stays reachable through the entity name, e.g. ``refund.captured``.
+        shadowable = ("now", "field") if binding.kind == "fact" else ("now",)
+        if name in self.scope and self.scope[name].kind not in shadowable:
             self.err("RULE123", f"{what} {name!r} is declared twice (or shadows a field)", pos)
             return
         self.scope[name] = binding
@@ -276,7 +284,9 @@ class Compiler:
         """Wrap a direct read so that null fails loudly instead of comparing as unequal."""
         if isinstance(e, A.Name):
             b = self.scope.get(e.name)
-            if b is None or b.kind in ("let", "now", "calendar", "cell", "var"):
+            # Facts are never null (absent ones are defaulted or refused before evaluation);
+            # lets are checked when they are computed.
+            if b is None or b.kind in ("let", "now", "calendar", "cell", "var", "fact"):
                 return src
         if _is_path(e):
             return f"nn({src})"
@@ -332,9 +342,9 @@ class Compiler:
             items = [self.expr(i) for i in e.items]
             item_t = self.unify([t for _, t in items], e.pos, "list items")
             if all(isinstance(i, A.Lit) for i in e.items):
-                return self.const(
-                    [_lit_value(i) for i in e.items if isinstance(i, A.Lit)]
-                ), T.list_of(item_t)
+                # Literal lists are shared constants, so they are tuples (immutable).
+                value = tuple(_lit_value(i) for i in e.items if isinstance(i, A.Lit))
+                return self.const(value), T.list_of(item_t)
             return "[" + ", ".join(s for s, _ in items) + "]", T.list_of(item_t)
         if isinstance(e, A.Cond):
             tsrc, tt = self.expr(e.test)
@@ -384,6 +394,10 @@ class Compiler:
             self.let_reads.append(e.name)
         if b.kind in ("field", "fact", "input"):
             self.note_read(b, ())
+            if self.hoist is not None:
+                # Read each top-level field or fact once per evaluation, with .get(): a
+                # missing one is None and fails where it is used, exactly as before.
+                return self.hoist.setdefault(b.src, f"h{len(self.hoist)}"), b.type
         return b.src, b.type
 
     def attr(self, e: A.Attr) -> tuple[str, T]:
@@ -464,8 +478,11 @@ class Compiler:
             b, bt = self.expr(e.right)
             a, at = self.guarded(e.left)
             rt = self.unify([at, bt], e.pos, "the two sides of '??'")
-            v = self.tmp()
-            return f"({b} if ({v} := {a}) is MISSING else {v})", rt
+            if a.startswith("attempt(lambda: "):
+                return f"otherwise(lambda: {a[len('attempt(lambda: ') : -1]}, lambda: {b})", rt
+            # A guarded path is cheap and pure, so reading it twice beats a temporary (an
+            # assignment expression is not allowed inside a comprehension's iterable).
+            return f"({b} if {a} is MISSING else {a})", rt
         a, at = self.expr(e.left)
         b, bt = self.expr(e.right)
         if op in ("in", "not in"):
@@ -479,9 +496,10 @@ class Compiler:
         if isinstance(e, A.Name):
             src, t = self.expr(e)
             b = self.scope.get(e.name)
-            if b is not None and b.kind in ("field", "fact", "input"):
-                root = "rec" if b.kind != "fact" else "f"
-                return f"sg({root}, {e.name!r})", t
+            if b is not None and b.kind == "fact":
+                return f"f.get({e.name!r}, MISSING)", t
+            if b is not None and b.kind in ("field", "input"):
+                return f"sg(rec, {e.name!r})", t
             return src, t
         if isinstance(e, A.Attr) and _is_path(e):
             osrc, _ = self.guarded(e.obj)
@@ -568,6 +586,13 @@ class Compiler:
                 return f"meq({a}, {b})", BOOL
             if op == "!=":
                 return f"(not meq({a}, {b}))", BOOL
+            if _simple(a) and _simple(b):
+                # Inline the currency check and the comparison: no call on the hot path.
+                return (
+                    f"({a}['amount'] {op} {b}['amount'] if {a}['currency'] == {b}['currency'] "
+                    f"else mix({a}, {b}))",
+                    BOOL,
+                )
             return f"(mcmp({a}, {b}) {op} 0)", BOOL
         if op in ("==", "!="):
             return f"({self.strict(e.left, a)} {op} {self.strict(e.right, b)})", BOOL
@@ -663,7 +688,12 @@ class Compiler:
                     mode.pos,
                 )
         srcs = [self.strict(a, s) for a, s in zip(args, srcs, strict=True)]
-        return f"{spec.py}({', '.join(srcs)})", result
+        py = spec.py
+        if name in ("min", "max") and len(args) > 1 and all(t.kind == "number" for t in types):
+            py = f"b{name}"  # plain numbers: Python's own min/max, no currency bookkeeping
+        elif name in ("floor", "ceil") and types[0].kind == "number":
+            py = f"{name}_n"
+        return f"{py}({', '.join(srcs)})", result
 
     def arity(self, e: A.Call, lo: int, hi: int | None) -> None:
         n = len(e.args)
@@ -729,14 +759,48 @@ class Compiler:
 
     # -- rules ------------------------------------------------------------------------------
     def template(self, tpl: A.Template) -> str:
-        parts: list[str] = []
+        """Python source rendering a ``because`` reason: an f-string when every part allows
+        it (the fastest form), else a concatenation."""
+        concat: list[str] = []
+        fparts: list[str] = []
         for p in tpl.parts:
             if isinstance(p, str):
-                parts.append(repr(p))
+                concat.append(repr(p))
+                fparts.append(
+                    p.replace("\\", "\\\\")
+                    .replace('"', '\\"')
+                    .replace("\n", "\\n")
+                    .replace("{", "{{")
+                    .replace("}", "}}")
+                )
+                continue
+            src, t = self.expr(p)
+            # Rendering is specialised by static type: no dispatch at run time. Values read
+            # from records are read strictly, so a null never renders as text.
+            if t.kind == "string":
+                strict = self.strict(p, src)
+                concat.append(src)  # concatenating a null fails by itself
+                fparts.append(f"{{{strict}}}")
+            elif t.kind == "money":
+                concat.append(f"fmt_money({src})")
+                if _simple(src):
+                    fparts.append(f"{{{src}['amount']}} {{{src}['currency']}}")
+                else:
+                    fparts.append(f"{{fmt_money({src})}}")
+            elif t.kind == "number":
+                strict = self.strict(p, src)
+                concat.append(f"str({strict})")
+                fparts.append(f"{{{strict}}}")
             else:
-                src, _ = self.expr(p)
-                parts.append(f"fmt({self.strict(p, src)})")
-        return " + ".join(parts) if parts else "''"
+                strict = self.strict(p, src)
+                concat.append(f"fmt({strict})")
+                fparts.append(f"{{fmt({strict})}}")
+        if not concat:
+            return "''"
+        exprs = [p for p in fparts if p.startswith("{") and not p.startswith("{{")]
+        if all('"' not in e and "\\" not in e for e in exprs):
+            return 'f"' + "".join(fparts) + '"'
+        return " + ".join(concat)
 
     def action(self, act: A.Action, out: list[str], indent: str, unit: str, row: int) -> None:
         args: dict[str, str] = {}
@@ -745,7 +809,15 @@ class Compiler:
             assert act.value is not None
             src, _ = self.expr(act.value)
             src = self.strict(act.value, src)
-            args = {"field": repr(act.field), "value": f"setf(fs, {act.field!r}, {src})"}
+            name = repr(act.field)
+            # Inline bookkeeping; setf only runs when a field is set a second time, to report
+            # a conflict (or accept the same value).
+            out.append(f"{indent}v = {src}")
+            out.append(f"{indent}if {name} in fs:")
+            out.append(f"{indent}    setf(fs, {name}, v)")
+            out.append(f"{indent}else:")
+            out.append(f"{indent}    fs[{name}] = v")
+            args = {"field": name, "value": "v"}
         elif act.kind == "escalate":
             args = {"queue": repr(act.queue)}
         elif act.kind == "route":
@@ -766,8 +838,9 @@ class Compiler:
             args = {"to": self.strict(act.value, src), "split": repr(act.split or "fill_or_kill")}
         elif act.kind in ("tag", "alert"):
             assert act.value is not None
-            src, _ = self.expr(act.value)
-            args = {"value": f"fmt({self.strict(act.value, src)})"}
+            src, t = self.expr(act.value)
+            src = self.strict(act.value, src)
+            args = {"value": src if t.kind == "string" else f"fmt({src})"}
         if act.kind == "stop":
             return
         body = ", ".join(f"{k!r}: {v}" for k, v in args.items())
@@ -783,7 +856,6 @@ class Compiler:
         out.append(f"    if {cond}:")
         reason = self.template(rule.reason) if rule.reason is not None else "''"
         out.append(f"        r = {reason}")
-        out.append(f"        m.append(({n}, 0))")
         fields_here: dict[str, A.Pos] = {}
         for act in rule.actions:
             if act.kind == "set" and act.field is not None:
@@ -865,7 +937,6 @@ class Compiler:
         def emit_row(row: A.Row, indent: str) -> None:
             reason = self.template(row.reason) if row.reason is not None else "''"
             out.append(f"{indent}r = {reason}")
-            out.append(f"{indent}m.append(({n}, {row.number}))")
             if all(
                 v is None or o in ("because", "priority")
                 for (o, _), v in zip(table.outputs, row.outputs, strict=True)
@@ -946,8 +1017,10 @@ class Compiler:
         self.setup()
         lets_src: list[str] = []
         let_names: list[str] = []
+        self.hoist = {}
         for i, let in enumerate(rf.lets):
             src, t = self.expr(let.expr)
+            src = self.strict(let.expr, src)
             # A failing let reports as unit -2 - i (see RuleSet._fail).
             lets_src += [f"u = {-2 - i}", f"L{i} = {src}"]
             let_names.append(let.name)
@@ -970,10 +1043,12 @@ class Compiler:
                 self.rule(unit, body, set())
             else:
                 self.table(unit, body)
+        hoisted, self.hoist = self.hoist, None
         lines = [
-            "def evaluate(rec, f, now, fs, o, m, lv):",
+            "def evaluate(rec, f, now, fs, o, lv):",
             "    u = -1",
             "    try:",
+            *(f"        {local} = {_get_src(src)}" for src, local in hoisted.items()),
             *("        " + ln for ln in lets_src),
             *("    " + ln for ln in body),
             "        pass",
@@ -992,6 +1067,12 @@ class Compiler:
             ft = b.type if b is not None and b.kind == "fact" else ANY
             facts[fact.name] = (ft, fact.optional, fact.default is not None)
             if fact.default is not None:
+                if not _is_literal(fact.default):
+                    self.err(
+                        "RULE118",
+                        f"the default of {fact.name!r} must be a literal value",
+                        fact.default.pos,
+                    )
                 dsrc, dt = self.expr(fact.default)
                 if dt.kind != "any" and ft.kind != "any" and dt.kind != ft.kind:
                     self.err(
@@ -1003,7 +1084,16 @@ class Compiler:
         owns = self.ownership()
         ns = {**self.consts}
         return Compiled(
-            src, ns, self.units, facts, defaults, let_names, self.calendars, self.entity_t, owns
+            src,
+            ns,
+            self.units,
+            facts,
+            defaults,
+            let_names,
+            self.calendars,
+            self.entity_t,
+            owns,
+            _prepare_source(facts, defaults),
         )
 
     def ownership(self) -> list[tuple[A.Owns, str | None]]:
@@ -1060,6 +1150,62 @@ class Compiler:
         for problem in own_mod.lint(self.rf.owns):
             self.err("RULE140", problem[0], problem[1])
         return result
+
+
+_SIMPLE = re.compile(r"(rec|f|h\d+|L\d+|b\d+|K\d+|i\d+_\d+)(\[('[A-Za-z_][A-Za-z0-9_]*'|\d+)\])*")
+
+
+def _simple(src: str) -> bool:
+    """A source that is a cheap, pure read (a name and constant subscripts)."""
+    return _SIMPLE.fullmatch(src) is not None
+
+
+def _get_src(src: str) -> str:
+    """``rec['x']`` -> ``rec.get('x')``."""
+    root, _, rest = src.partition("[")
+    return f"{root}.get({rest[:-1]})"
+
+
+def _is_literal(e: A.Expr) -> bool:
+    if isinstance(e, A.Lit):
+        return True
+    if isinstance(e, A.Unary) and e.op == "neg":
+        return _is_literal(e.operand)
+    if isinstance(e, A.ListLit):
+        return all(_is_literal(i) for i in e.items)
+    return False
+
+
+#: Exact-type tests for values already in the engine's form (the common case: the host passes
+#: canonical Python values); anything else takes the slow converter.
+_FAST = {
+    "number": "(type(v) is D or type(v) is int)",
+    "string": "type(v) is str",
+    "bool": "(v is True or v is False)",
+    "money": (
+        "(type(v) is dict and len(v) == 2 and type(v.get('amount')) is D "
+        "and type(v.get('currency')) is str)"
+    ),
+}
+
+
+def _prepare_source(facts: dict[str, tuple[T, bool, bool]], defaults: dict[str, str]) -> str:
+    lines = ["def prepare(facts):", "    f = {}", "    get = facts.get"]
+    for i, (name, (t, optional, _)) in enumerate(facts.items()):
+        key = repr(name)
+        fast = _FAST.get(t.kind)
+        convert = f"v if {fast} else C{i}(v, {key})" if fast else f"C{i}(v, {key})"
+        lines.append(f"    v = get({key})")
+        lines.append("    if v is not None:")
+        lines.append(f"        f[{key}] = {convert}")
+        if name in defaults:
+            lines.append("    else:")
+            lines.append(f"        f[{key}] = {defaults[name]}")
+        elif not optional:
+            lines.append("    else:")
+            lines.append(f"        absent({key})")
+    lines.append("    return f")
+    return "\n".join(lines)
 
 
 def _lit_value(e: A.Lit) -> Any:

@@ -8,13 +8,13 @@ every record); the trace's "values read" are looked up from the same record and 
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, KeysView, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from accord.engine.rules.runtime import MISSING, to_json
 
 if TYPE_CHECKING:
-    from accord.engine.rules.compiler import UnitInfo
+    from accord.engine.rules.ruleset import RuleSet
 
 __all__ = ["Decision", "Outcome"]
 
@@ -50,27 +50,71 @@ def _lookup(root: Any, keys: tuple[str, ...]) -> Any:
     return cur
 
 
-@dataclass(slots=True)
 class Decision:
     """Outcomes of one evaluation plus what explains them.
 
     ``outcomes`` in evaluation order; ``fields_set`` maps each ``set`` field to its value;
     ``reasons`` lists the rendered reasons of the matched rules and rows; ``trace`` lists each
     rule or table considered, whether (and which rows) matched and the values it read.
+    Outcome objects and the trace are built on first access: the evaluation itself only keeps
+    the raw tuples, so a Decision is cheap enough to keep for every record.
     """
 
-    ruleset: str
-    version: str | None
-    outcomes: list[Outcome]
-    fields_set: dict[str, Any]
-    effective: bool = True
-    _units: list[UnitInfo] = field(default_factory=list, repr=False)
-    _matched: list[tuple[int, int]] = field(default_factory=list, repr=False)
-    _stopped: int = -1
-    _record: Any = field(default=None, repr=False)
-    _facts: Any = field(default=None, repr=False)
-    _lets: dict[str, Any] = field(default_factory=dict, repr=False)
-    _trace: list[dict[str, Any]] | None = field(default=None, repr=False)
+    __slots__ = (
+        "_facts",
+        "_lets",
+        "_outcomes",
+        "_raw",
+        "_record",
+        "_ruleset",
+        "_stopped",
+        "_trace",
+        "effective",
+        "fields_set",
+    )
+
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        raw: list[tuple[int, int, str, dict[str, Any], str]],
+        fields_set: dict[str, Any],
+        effective: bool = True,
+        stopped: int = -1,
+        record: Any = None,
+        facts: Any = None,
+        lets: list[Any] | None = None,
+    ) -> None:
+        self._ruleset = ruleset
+        self._raw = raw
+        self.fields_set = fields_set
+        self.effective = effective
+        self._stopped = stopped
+        self._record = record
+        self._facts = facts
+        self._lets = lets or []
+        self._outcomes: list[Outcome] | None = None
+        self._trace: list[dict[str, Any]] | None = None
+
+    def __repr__(self) -> str:
+        return f"Decision({self.ruleset!r}, outcomes={self.kinds()!r}, fields={self.fields_set!r})"
+
+    @property
+    def ruleset(self) -> str:
+        return self._ruleset.name
+
+    @property
+    def version(self) -> str | None:
+        return self._ruleset.version
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        if self._outcomes is None:
+            units = self._ruleset.units
+            self._outcomes = [
+                Outcome(kind, args, units[u].name, reason, row)
+                for u, row, kind, args, reason in self._raw
+            ]
+        return self._outcomes
 
     @property
     def reasons(self) -> list[str]:
@@ -82,7 +126,7 @@ class Decision:
 
     def kinds(self) -> list[str]:
         """The outcome kinds in order, e.g. ``["approve", "set"]``."""
-        return [o.kind for o in self.outcomes]
+        return [raw[2] for raw in self._raw]
 
     @property
     def trace(self) -> list[dict[str, Any]]:
@@ -91,11 +135,16 @@ class Decision:
         return self._trace
 
     def _build_trace(self) -> list[dict[str, Any]]:
+        # Every matched rule or row produced at least one outcome, so the raw outcomes say
+        # what matched (the hot path keeps no separate list).
         matched: dict[int, list[int]] = {}
-        for unit, row in self._matched:
-            matched.setdefault(unit, []).append(row)
+        for unit, row, *_ in self._raw:
+            rows = matched.setdefault(unit, [])
+            if row not in rows:
+                rows.append(row)
+        lets = dict(zip(self._ruleset.let_names, self._lets, strict=False))
         entries: list[dict[str, Any]] = []
-        for n, info in enumerate(self._units):
+        for n, info in enumerate(self._ruleset.units):
             if self._stopped >= 0 and n > self._stopped:
                 entries.append({info.kind: info.name, "considered": False})
                 continue
@@ -110,8 +159,8 @@ class Decision:
                 root = self._record if path[0] == "rec" else self._facts
                 values[label] = to_json(_lookup(root, path[1:]))
             for name in info.lets:
-                if name in self._lets:
-                    values[name] = to_json(self._lets[name])
+                if name in lets:
+                    values[name] = to_json(lets[name])
             entry["values"] = values
             entries.append(entry)
         return entries
@@ -159,6 +208,13 @@ class Decision:
             lines.append(f"  {name}: {hit}")
         lines.extend(f"  because {r}" for r in self.reasons)
         return "\n".join(lines)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Decision):
+            return self.to_dict() == other.to_dict()
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 Mapping.register(Decision)

@@ -365,7 +365,8 @@ class _Builder:
                 if buf:
                     parts.append("".join(buf))
                     buf = []
-                inner = raw[i + 1 : close]
+                # Quotes inside an interpolation are escaped in the rule text (\"); unescape.
+                inner = raw[i + 1 : close].replace('\\"', '"')
                 sub_col = pos.column + 1 + i + 1
                 tree = _lark_parse(
                     inner, "expr", self.filename, line_offset=pos.line - 1, col_offset=sub_col - 1

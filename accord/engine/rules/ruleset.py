@@ -21,7 +21,7 @@ from typing import Any
 from accord.diagnostics import Diagnostic, Severity, sort_diagnostics
 from accord.engine.rules import ast as A
 from accord.engine.rules.compiler import Compiled, compile_rule_file
-from accord.engine.rules.decision import Decision, Outcome
+from accord.engine.rules.decision import Decision
 from accord.engine.rules.parser import parse_text
 from accord.engine.rules.runtime import MISSING, Conflict, CurrencyMix, Missing, namespace
 from accord.engine.rules.types import T
@@ -159,11 +159,73 @@ def _money(value: Any, path: str) -> dict[str, Any]:
     )
 
 
+def converter(t: T) -> Callable[[Any, str], Any]:
+    """A fast checker/converter for one declared type: values already in the engine's form
+    pass through after an exact type test; anything else goes through :func:`_convert`."""
+    kind = t.kind
+
+    def slow(v: Any, path: str) -> Any:
+        return _convert(v, t, path)
+
+    if kind == "number":
+        return lambda v, p: v if (type(v) is Decimal or type(v) is int) else slow(v, p)
+    if kind == "string":
+        return lambda v, p: v if type(v) is str else slow(v, p)
+    if kind == "bool":
+        return lambda v, p: v if (v is True or v is False) else slow(v, p)
+    if kind == "money":
+
+        def money(v: Any, p: str) -> Any:
+            if (
+                type(v) is dict
+                and len(v) == 2
+                and type(v.get("amount")) is Decimal
+                and type(v.get("currency")) is str
+            ):
+                return v
+            return slow(v, p)
+
+        return money
+    if kind == "datetime":
+        return lambda v, p: v if (type(v) is datetime and v.tzinfo is not None) else slow(v, p)
+    if kind == "list":
+        item = converter(t.item or T("any"))
+
+        def seq(v: Any, p: str) -> Any:
+            if type(v) is list or type(v) is tuple:
+                return [None if x is None else item(x, p) for x in v]
+            return slow(v, p)
+
+        return seq
+    if kind == "record" and t.fields:
+        parts = [(name, converter(ft)) for name, ft in t.fields]
+
+        def record(v: Any, p: str) -> Any:
+            if type(v) is not dict:
+                return slow(v, p)
+            out: dict[str, Any] | None = None
+            for name, conv in parts:
+                x = v.get(name)
+                if x is not None:
+                    y = conv(x, p)
+                    if y is not x:  # copy only when a field needed converting
+                        if out is None:
+                            out = dict(v)
+                        out[name] = y
+            return v if out is None else out
+
+        return record
+    return slow
+
+
 def _dump(value: Any) -> Any:
     dump = getattr(value, "model_dump", None)
     if callable(dump) and not isinstance(value, Mapping | str):
         return dump()
     return value
+
+
+_NO_FACTS: Mapping[str, Any] = {}
 
 
 class RuleSet:
@@ -192,11 +254,12 @@ class RuleSet:
         exec(code, ns)
         self._fn: Callable[..., int] = ns["evaluate"]
         self._ns = ns
-        self._defaults: dict[str, Callable[[], Any]] = {}
-        for fname, src in compiled.fact_defaults.items():
-            dcode = compile(f"lambda: {src}", f"<rules {self.name} default {fname}>", "eval")
-            self._defaults[fname] = eval(dcode, ns)
-        self._unit_by_index = {u.index: u for u in self.units}
+        for i, spec in enumerate(self.facts.values()):
+            ns[f"C{i}"] = converter(spec.type)
+        ns["absent"] = self._absent
+        pcode = compile(compiled.prepare_source, f"<rules {self.name} facts>", "exec")
+        exec(pcode, ns)
+        self._prepare: Callable[[Mapping[str, Any]], dict[str, Any]] = ns["prepare"]
 
     def __repr__(self) -> str:
         return f"RuleSet({self.name!r}, version={self.version!r}, units={len(self.units)})"
@@ -204,30 +267,33 @@ class RuleSet:
     # -- evaluation -------------------------------------------------------------------------
     def prepare_facts(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         """Check and convert host facts; fill defaults. Raises RuleError (RULE204/205)."""
-        out: dict[str, Any] = {}
-        for name, spec in self.facts.items():
-            if name in facts and facts[name] is not None:
-                try:
-                    out[name] = _convert(facts[name], spec.type, name)
-                except TypeError:
-                    raise _fact_error(name, "floats are not exact; pass Decimal or str") from None
-            elif spec.has_default:
-                out[name] = self._defaults[name]()
-            elif spec.optional:
-                continue
-            else:
-                raise RuleError(
-                    diagnostics=[
-                        Diagnostic(
-                            code="RULE204",
-                            message=f"fact {name!r} ({spec.type}) was not supplied",
-                            file=self.filename,
-                            data_path=name,
-                            hint=f"pass facts={{{name!r}: ...}} to evaluate()",
-                        )
-                    ]
+        try:
+            return self._prepare(facts)
+        except TypeError as exc:  # a float, or a value of a type nothing converts
+            raise RuleError(
+                diagnostics=[
+                    Diagnostic(
+                        code="RULE205",
+                        message=f"a fact has a value of the wrong type ({exc})",
+                        file=self.filename,
+                        hint="numbers and amounts are Decimal, int or str, never float",
+                    )
+                ]
+            ) from None
+
+    def _absent(self, name: str) -> None:
+        spec = self.facts[name]
+        raise RuleError(
+            diagnostics=[
+                Diagnostic(
+                    code="RULE204",
+                    message=f"fact {name!r} ({spec.type}) was not supplied",
+                    file=self.filename,
+                    data_path=name,
+                    hint=f"pass facts={{{name!r}: ...}} to evaluate()",
                 )
-        return out
+            ]
+        )
 
     def is_effective(self, now: datetime) -> bool:
         if self.effective is None:
@@ -251,8 +317,8 @@ class RuleSet:
         Raises :class:`~accord.errors.RuleError` (``RULE2xx``) when the record lacks a value
         the rules need, rather than reading it as false.
         """
-        rec = _dump(record)
-        if not isinstance(rec, Mapping):
+        rec = record if type(record) is dict else _dump(record)
+        if type(rec) is not dict and not isinstance(rec, Mapping):
             raise RuleError(
                 diagnostics=[
                     Diagnostic(
@@ -268,40 +334,24 @@ class RuleSet:
             raise RuleError(
                 diagnostics=[Diagnostic(code="RULE202", message="'now' must be timezone-aware")]
             )
-        f = self.prepare_facts(facts or {})
-        if not self.is_effective(now):
-            return Decision(
-                self.name, self.version, [], {}, effective=False, _units=self.units, _stopped=-2
-            )
+        try:
+            f = self._prepare(facts or _NO_FACTS)
+        except TypeError:
+            f = self.prepare_facts(facts or _NO_FACTS)  # reports the bad fact
+        if self.effective is not None and not self.is_effective(now):
+            return Decision(self, [], {}, effective=False, stopped=-2)
         raw: list[tuple[int, int, str, dict[str, Any], str]] = []
-        matched: list[tuple[int, int]] = []
         lets: list[Any] = []
         fields: dict[str, Any] = {}
         try:
-            stopped = self._fn(rec, f, now, fields, raw, matched, lets)
+            stopped = self._fn(rec, f, now, fields, raw, lets)
         except Conflict as exc:
             raise RuleError(
                 diagnostics=[Diagnostic(code="RULE207", message=str(exc), file=self.filename)]
             ) from None
         except Exception as exc:  # every failure inside generated code is classified here
             raise self._fail(exc, rec, f) from exc
-        units = self.units
-        outcomes = [
-            Outcome(kind, args, units[u].name, reason, row) for u, row, kind, args, reason in raw
-        ]
-        return Decision(
-            self.name,
-            self.version,
-            outcomes,
-            fields,
-            True,
-            units,
-            matched,
-            stopped,
-            rec,
-            f,
-            dict(zip(self.let_names, lets, strict=False)),
-        )
+        return Decision(self, raw, fields, True, stopped, rec, f, lets)
 
     def _fail(
         self, exc: BaseException, rec: Mapping[str, Any], facts: Mapping[str, Any]

@@ -205,6 +205,17 @@ def ceil_(v: Any) -> Any:
     return _round_any(v, 0, "ceiling")
 
 
+_ONE = Decimal(1)
+
+
+def floor_n(v: Decimal | int) -> Decimal | int:
+    return v.to_integral_value(rounding=ROUND_FLOOR) if isinstance(v, Decimal) else v
+
+
+def ceil_n(v: Decimal | int) -> Decimal | int:
+    return v.to_integral_value(rounding=ROUND_CEILING) if isinstance(v, Decimal) else v
+
+
 def abs_(v: Any) -> Any:
     if _is_money(v):
         return {"amount": abs(v["amount"]), "currency": v["currency"]}
@@ -466,6 +477,63 @@ def to_json(v: Any) -> Any:
     return str(v)
 
 
+#: The helpers generated code may call, by name.
+_HELPERS: tuple[str, ...] = (
+    "nn",
+    "sg",
+    "req",
+    "idx",
+    "mix",
+    "madd",
+    "msub",
+    "mmul",
+    "mdiv",
+    "mratio",
+    "mneg",
+    "mcmp",
+    "meq",
+    "money",
+    "num",
+    "round_",
+    "floor_",
+    "ceil_",
+    "abs_",
+    "min_",
+    "max_",
+    "clamp",
+    "sum_",
+    "msum",
+    "sort",
+    "first",
+    "last",
+    "length",
+    "contains",
+    "member",
+    "date_of",
+    "days",
+    "hours",
+    "add_business_days",
+    "is_business_day",
+    "business_days_between",
+    "gadd",
+    "gsub",
+    "gmul",
+    "gdiv",
+    "gneg",
+    "gcmp",
+    "geq",
+    "truth",
+    "fmt",
+    "attempt",
+    "setf",
+    "Conflict",
+    "fmt_money",
+    "otherwise",
+    "floor_n",
+    "ceil_n",
+)
+
+
 def namespace() -> dict[str, Any]:
     """The globals of generated rule code: these helpers and nothing else."""
     names: dict[str, Any] = {
@@ -480,59 +548,24 @@ def namespace() -> dict[str, Any]:
         "int": int,
         "str": str,
         "Exception": Exception,
+        "type": type,
+        "dict": dict,
+        "bmin": min,
+        "bmax": max,
     }
-    for name in [
-        "nn",
-        "sg",
-        "req",
-        "idx",
-        "mix",
-        "madd",
-        "msub",
-        "mmul",
-        "mdiv",
-        "mratio",
-        "mneg",
-        "mcmp",
-        "meq",
-        "money",
-        "num",
-        "round_",
-        "floor_",
-        "ceil_",
-        "abs_",
-        "min_",
-        "max_",
-        "clamp",
-        "sum_",
-        "msum",
-        "sort",
-        "first",
-        "last",
-        "length",
-        "contains",
-        "member",
-        "date_of",
-        "days",
-        "hours",
-        "add_business_days",
-        "is_business_day",
-        "business_days_between",
-        "gadd",
-        "gsub",
-        "gmul",
-        "gdiv",
-        "gneg",
-        "gcmp",
-        "geq",
-        "truth",
-        "fmt",
-        "attempt",
-        "setf",
-        "Conflict",
-    ]:
+    for name in _HELPERS:
         names[name] = globals()[name]
     return names
+
+
+def fmt_money(m: dict[str, Any]) -> str:
+    return f"{m['amount']} {m['currency']}"
+
+
+def otherwise(value: Callable[[], Any], default: Callable[[], Any]) -> Any:
+    """``value ?? default`` for an expression that is not a plain path."""
+    v = attempt(value)
+    return default() if v is MISSING else v
 
 
 def attempt(fn: Callable[[], Any]) -> Any:
