@@ -51,6 +51,8 @@ _REST: dict[str, tuple[str, str]] = {
     "order": ("orders", "order"),
     "product": ("products", "product"),
     "customer": ("customers", "customer"),
+    # needs SHOPIFY_LOCATION_IDS (Shopify refuses to list levels without a filter)
+    "inventory_level": ("inventory_levels", "inventory_level"),
 }
 
 # webhook topic prefix -> entity
@@ -243,6 +245,9 @@ class ShopifyConnector(Connector):
                 params["updated_at_min"] = since.astimezone(UTC).isoformat()
             if entity == "order":
                 params["status"] = "any"
+            if entity == "inventory_level":
+                locations = self.setting("SHOPIFY_LOCATION_IDS")
+                params["location_ids"] = ",".join(x.strip() for x in locations.split(","))
         reply = self.call(
             "GET", f"{self.base_url}/{collection}.json", params=params, operation=f"list {entity}"
         )
@@ -258,6 +263,8 @@ class ShopifyConnector(Connector):
         )
 
     def get(self, entity: str, id: str) -> dict[str, Any]:
+        if entity == "inventory_level":
+            raise self.rejected("inventory levels have no id of their own; list them")
         collection, key = self._collection(entity)
         reply = self.call(
             "GET", f"{self.base_url}/{collection}/{id}.json", operation=f"get {entity}"
@@ -472,6 +479,11 @@ class ShopifyConnector(Connector):
         )
 
     def record_key(self, entity: str, record: Mapping[str, Any]) -> str | None:
+        if entity == "inventory_level":
+            item, location = record.get("inventory_item_id"), record.get("location_id")
+            if item is None or location is None:
+                return None
+            return f"shopify:{entity}:{item}@{location}:{record.get('updated_at', '')}"
         if record.get("id") is None:
             return None
         return f"shopify:{entity}:{record['id']}:{record.get('updated_at', '')}"

@@ -663,3 +663,28 @@ def test_webhook_topics_name_the_mapping_entities(make_shop):
     assert shop.verify_webhook(headers, body).entity == "inventory_level"
     headers["X-Shopify-Topic"] = "refunds/create"
     assert shop.verify_webhook(headers, body).entity == "refund"
+
+
+def test_inventory_levels_list_by_location(make_shop):
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        level = {
+            "inventory_item_id": 808950810,
+            "location_id": 655441491,
+            "available": 9,
+            "updated_at": "2026-03-01T10:00:00-05:00",
+        }
+        return httpx2.Response(200, json={"inventory_levels": [level]})
+
+    shop = make_shop(handler, secrets=secrets(SHOPIFY_LOCATION_IDS="655441491, 487838322"))
+    pages = list(shop.pages("inventory_level"))
+    assert seen[0].url.path.endswith("/inventory_levels.json")
+    assert seen[0].url.params["location_ids"] == "655441491,487838322"
+    assert shop.record_key("inventory_level", pages[0].items[0]) == (
+        "shopify:inventory_level:808950810@655441491:2026-03-01T10:00:00-05:00"
+    )
+    with pytest.raises(AuthError) as info:  # no locations configured
+        list(make_shop(handler).pages("inventory_level"))
+    assert "SHOPIFY_LOCATION_IDS" in str(info.value)
