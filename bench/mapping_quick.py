@@ -19,7 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from accord.canonical import validate_record
 from accord.engine.mapping import MappingSpec, compile_mapping, load_spec
+from accord.engine.mapping import spec as spec_module
 from accord.engine.yamlsource import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +48,6 @@ fields:
   external_ids.shopify: {from: id, as: string}
   number: {from: [name, order_number], as: string}
   currency: {from: currency, required: true}
-  email: {from: [customer.email, email], transform: [normalize_email], empty: missing}
   placed_at: {from: created_at, as: datetime}
   updated_at: {from: updated_at, as: datetime}
   financial_status:
@@ -65,6 +66,7 @@ fields:
   tax_total: {from: total_tax, as: money, currency: {from: currency}}
   discount_total: {from: total_discounts, as: money, currency: {from: currency}}
   customer.id: {from: customer.id, as: string}
+  customer.email: {from: [customer.email, email], transform: [normalize_email], empty: missing}
   customer.first_name: {from: customer.first_name}
   customer.last_name: {from: customer.last_name}
   shipping_address: {from: shipping_address, use: address}
@@ -72,7 +74,7 @@ fields:
   lines:
     each: line_items
     fields:
-      id: {from: id, as: string}
+      external_ids.shopify: {from: id, as: string}
       sku: {from: sku, transform: [normalize_sku], empty: missing}
       title: {from: title}
       quantity: {from: quantity, as: int, required: true}
@@ -89,6 +91,12 @@ fields:
 _FINANCIAL = {"pending": "pending", "authorized": "authorized", "paid": "paid",
               "refunded": "refunded"}  # fmt: skip
 _FULFILMENT = {"fulfilled": "fulfilled", "partial": "partial"}
+_TOTALS = (
+    ("subtotal", "subtotal_price"),
+    ("total", "total_price"),
+    ("tax_total", "total_tax"),
+    ("discount_total", "total_discounts"),
+)
 
 
 def _dt(text: str) -> datetime:
@@ -116,11 +124,6 @@ def hand_written(payload: dict[str, Any]) -> dict[str, Any]:
         out["number"] = str(number)
     out["currency"] = cur
     customer = o.get("customer") or {}
-    email = customer.get("email")
-    if _blank(email):
-        email = o.get("email")
-    if not _blank(email):
-        out["email"] = email.strip().lower()
     if o.get("created_at"):
         out["placed_at"] = _dt(o["created_at"])
     if o.get("updated_at"):
@@ -133,8 +136,7 @@ def hand_written(payload: dict[str, Any]) -> dict[str, Any]:
         out["taxes_included"] = bool(o["taxes_included"])
     if not _blank(o.get("note")):
         out["note"] = o["note"]
-    for target, key in (("subtotal", "subtotal_price"), ("total", "total_price"),
-                        ("tax_total", "total_tax"), ("discount_total", "total_discounts")):  # fmt: skip
+    for target, key in _TOTALS:
         if o.get(key) is not None:
             out[target] = {"amount": Decimal(o[key]), "currency": cur}
     if customer:
@@ -145,6 +147,11 @@ def hand_written(payload: dict[str, Any]) -> dict[str, Any]:
             c["first_name"] = customer["first_name"]
         if customer.get("last_name") is not None:
             c["last_name"] = customer["last_name"]
+        email = customer.get("email")
+        if _blank(email):
+            email = o.get("email")
+        if not _blank(email):
+            c["email"] = email.strip().lower()
         out["customer"] = c
     ship = o.get("shipping_address")
     if ship:
@@ -164,7 +171,7 @@ def hand_written(payload: dict[str, Any]) -> dict[str, Any]:
         out["tags"] = [t.strip() for t in o["tags"].split(",")]
     lines = []
     for li in o.get("line_items") or ():
-        line: dict[str, Any] = {"id": str(li["id"])}
+        line: dict[str, Any] = {"external_ids": {"shopify": str(li["id"])}}
         if not _blank(li.get("sku")):
             line["sku"] = "".join(li["sku"].split()).upper()
         line["title"] = li.get("title")
@@ -173,16 +180,14 @@ def hand_written(payload: dict[str, Any]) -> dict[str, Any]:
         line["requires_shipping"] = bool(li.get("requires_shipping"))
         lines.append(line)
     out["lines"] = lines
-    taxes = []
-    for tl in o.get("tax_lines") or ():
-        taxes.append(
-            {
-                "title": tl.get("title"),
-                "rate": Decimal(tl["rate"]),
-                "amount": {"amount": Decimal(tl["price"]), "currency": cur},
-            }
-        )
-    out["tax_lines"] = taxes
+    out["tax_lines"] = [
+        {
+            "title": tl.get("title"),
+            "rate": Decimal(tl["rate"]),
+            "amount": {"amount": Decimal(tl["price"]), "currency": cur},
+        }
+        for tl in o.get("tax_lines") or ()
+    ]
     return out
 
 
@@ -221,22 +226,40 @@ def main() -> int:
     ours = _best(compiled.apply, payload, number, repeat)
     explain = _best(lambda p: compiled.explain(p), payload, number // 4, repeat)
     median = ratios[len(ratios) // 2]
+    validated = _ratio(
+        lambda p: validate_record("order", hand_written(p)),
+        lambda p: validate_record("order", compiled.apply(p)),
+        payload,
+        rounds=10,
+        number=100,
+    )
     print(f"target fields: {fields}")
     print(f"hand-written: {hand * 1e6:8.2f} us/record (best CPU time)")
     print(f"compiled:     {ours * 1e6:8.2f} us/record (best CPU time)")
-    print(f"throughput ratio compiled/hand-written: median {median:.2f} over {len(ratios)} "
-          f"alternating rounds (min {ratios[0]:.2f}, max {ratios[-1]:.2f}); target >= 0.80")  # fmt: skip
+    print(
+        f"throughput ratio compiled/hand-written: median {median:.2f} over {len(ratios)} "
+        f"alternating rounds (min {ratios[0]:.2f}, max {ratios[-1]:.2f}); target >= 0.80"
+    )
+    print(f"with canonical (pydantic) validation on both sides: median "
+          f"{validated[len(validated) // 2]:.2f} over {len(validated)} rounds")  # fmt: skip
     print(f"explain build: {explain * 1e6:8.2f} us/record ({explain / ours:.1f}x the plain build)")
     shipped = sorted(p for p in (ROOT / "mappings").rglob("*.yaml")
                      if not p.name.endswith(".cases.yaml") and "lookups" not in p.parts
                      and p.name != "definitions.yaml")  # fmt: skip
     if shipped:
-        files = (shipped * 20)[:20]
-        start = time.perf_counter()
-        for path in files:
-            compile_mapping(load_spec(path))
-        took = time.perf_counter() - start
-        print(f"load + compile {len(files)} spec files: {took * 1000:.0f} ms (target < 300 ms)")
+        files = shipped[:20]
+        spec_module._CACHE.clear()  # cold: every file parsed, as in a fresh process
+        start = time.process_time()
+        specs = [load_spec(path) for path in files]
+        loaded = time.process_time()
+        for one in specs:
+            compile_mapping(one)
+        done = time.process_time()
+        print(
+            f"load {len(files)} distinct shipped spec files: {(loaded - start) * 1000:.0f} ms "
+            f"(YAML with positions, includes, lookups); compile them: "
+            f"{(done - loaded) * 1000:.0f} ms; target for 20 files < 300 ms"
+        )
     return 0
 
 
