@@ -16,7 +16,7 @@ until it ships, a Shopify order may have no customer. Invariants that need sever
 order totals, refund <= captured, one currency per record) are checked only when the fields
 they need are present; see :func:`accord.canonical.check_invariants`.
 
->>> from decimal import Decimal
+>>> from decimal import Context, Decimal
 >>> line = OrderLine(sku="IPOD-GREEN", quantity=2,
 ...                  unit_price={"amount": Decimal("199.00"), "currency": "USD"})
 >>> str(line.unit_price)
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, ClassVar, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -95,6 +95,7 @@ SCHEMA_VERSION: Final = 1
 # mapping can build a record that breaks one and report it as a diagnostic instead.
 INVARIANTS_KEY: Final = "invariants"
 _ZERO: Final = Decimal(0)
+_WIDE: Final = Context(prec=60)
 
 
 # -- enumerations -----------------------------------------------------------------------------
@@ -583,10 +584,12 @@ class Order(CanonicalModel):
         discount = self.discount_total.amount if self.discount_total is not None else _ZERO
         shipping = self.shipping_total.amount if self.shipping_total is not None else _ZERO
         tax = self.tax_total.amount if self.tax_total is not None else _ZERO
-        expected = subtotal.amount - discount + shipping
+        # A context wider than any two amounts (42 digits each), so nothing rounds here.
+        wide = _WIDE
+        expected = wide.add(wide.subtract(subtotal.amount, discount), shipping)
         if not self.taxes_included:
-            expected += tax
-        off = abs(expected - total.amount)
+            expected = wide.add(expected, tax)
+        off = abs(wide.subtract(expected, total.amount))
         if off < quantum(total.currency):
             return None
         currency = total.currency

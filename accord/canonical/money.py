@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import (
     ROUND_05UP,
     ROUND_CEILING,
@@ -55,7 +55,7 @@ from pydantic_core import PydanticCustomError
 
 from accord.canonical.currencies import CURRENCIES, quantum
 from accord.canonical.diagnose import from_pydantic
-from accord.canonical.types import CurrencyCode, ExactDecimal, parse_decimal
+from accord.canonical.types import CurrencyCode, ExactDecimal, in_range, parse_decimal
 from accord.diagnostics import Diagnostic
 from accord.errors import CurrencyMismatchError, MoneyError
 
@@ -159,6 +159,17 @@ class Money(BaseModel):
     def _make(cls, amount: Decimal, currency: str) -> Money:
         """Build from values known to be valid (results of arithmetic): no re-validation."""
         return cls.model_construct(amount=amount, currency=currency)
+
+    @classmethod
+    def _result(cls, compute: Callable[[], Decimal], currency: str, what: str) -> Money:
+        """Build the result of arithmetic, refusing one that would not be exact or in range."""
+        try:
+            amount = compute()
+            return cls._make(in_range(amount), currency)
+        except (ArithmeticError, PydanticCustomError):
+            # Inexact/Overflow from the exact context, or beyond the bounds amounts are read
+            # with: either way the result could not be stored or sent without losing digits.
+            raise _money_error("CAN005", f"{what} is out of range for an exact amount") from None
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -302,7 +313,7 @@ class Money(BaseModel):
         if not isinstance(other, Money):
             return NotImplemented
         self._check(other, "add")
-        return self._make(_EXACT.add(self.amount, other.amount), self.currency)
+        return self._result(lambda: _EXACT.add(self.amount, other.amount), self.currency, "sum")
 
     def __radd__(self, other: object) -> Money:
         # Lets sum(moneys) work: sum() starts from the int 0.
@@ -314,14 +325,17 @@ class Money(BaseModel):
         if not isinstance(other, Money):
             return NotImplemented
         self._check(other, "subtract")
-        return self._make(_EXACT.subtract(self.amount, other.amount), self.currency)
+        return self._result(
+            lambda: _EXACT.subtract(self.amount, other.amount), self.currency, "difference"
+        )
 
     def __mul__(self, factor: object) -> Money:
         if isinstance(factor, Money):
             raise _money_error("CAN009", "cannot multiply money by money")
         if not isinstance(factor, (int, Decimal, float)):
             return NotImplemented
-        return self._make(_EXACT.multiply(self.amount, _factor(factor, "factor")), self.currency)
+        exact = _factor(factor, "factor")
+        return self._result(lambda: _EXACT.multiply(self.amount, exact), self.currency, "product")
 
     __rmul__ = __mul__
 

@@ -67,9 +67,8 @@ _MODELS: Final[tuple[type[CanonicalModel], ...]] = (
 )
 
 #: Every canonical entity by its snake_case name ("order", "order_line", "inventory_level", ...).
-ENTITIES: Final[Mapping[str, type[CanonicalModel]]] = MappingProxyType(
-    {model.entity: model for model in _MODELS}
-)
+#: Treat it as read-only: the static checkers and the JSON Schemas are derived from it.
+ENTITIES: Final[dict[str, type[CanonicalModel]]] = {model.entity: model for model in _MODELS}
 
 # Passed as the validation context to switch the invariant validators off (see models.py).
 _SKIP_INVARIANTS: Final = MappingProxyType({INVARIANTS_KEY: False})

@@ -25,6 +25,8 @@ from accord.canonical.currencies import CURRENCIES
 __all__ = [
     "AMOUNT_PATTERN",
     "ERROR_TYPES",
+    "MAX_FRACTION_DIGITS",
+    "MAX_INTEGER_DIGITS",
     "CountryCode",
     "CurrencyCode",
     "Date",
@@ -36,22 +38,34 @@ __all__ = [
     "Text",
     "Timestamp",
     "decimal_to_json",
+    "in_range",
     "parse_decimal",
     "parse_timestamp",
     "timestamp_to_json",
 ]
 
-#: What a JSON amount string looks like: optional minus, digits, optional fraction.
-AMOUNT_PATTERN: Final = r"^-?[0-9]+(\.[0-9]+)?$"
-_AMOUNT_RE: Final = re.compile(AMOUNT_PATTERN)
+#: What a JSON amount string looks like: optional minus, up to 24 digits, optional fraction of
+#: up to 18 digits (the bounds below; the schemas publish this pattern).
+AMOUNT_PATTERN: Final = r"^-?[0-9]{1,24}(\.[0-9]{1,18})?$"
+# Parsing accepts any length so that too many digits is reported as out of range (CAN005),
+# not as a malformed number.
+_AMOUNT_RE: Final = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 _EMAIL_RE: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COUNTRY_RE: Final = re.compile(r"^[A-Z]{2}$")
+
+# Bounds on exact numbers: 24 digits before the point and 18 after cover every amount, rate
+# and weight in commerce (18 decimals is a crypto token's smallest unit), and keep every sum
+# and product Money computes inside its 60-digit exact context.
+MAX_INTEGER_DIGITS: Final = 24
+MAX_FRACTION_DIGITS: Final = 18
+_MAX_TEXT: Final = MAX_INTEGER_DIGITS + MAX_FRACTION_DIGITS + 2  # sign and point
 
 #: Our pydantic error types (besides pydantic's own), each with the CAN code it becomes.
 ERROR_TYPES: Final = {
     "exact_float": "CAN010",
     "exact_type": "CAN009",
     "exact_parsing": "CAN009",
+    "exact_range": "CAN005",
     "unknown_currency": "CAN012",
     "timestamp_naive": "CAN006",
     "timestamp_type": "CAN007",
@@ -72,24 +86,26 @@ def parse_decimal(value: object) -> Decimal:
     (Decimal('12.30'), Decimal('3'), Decimal('0.5'))
 
     Floats are refused (binary floats cannot hold 0.1 exactly), as are booleans, exponent
-    notation in strings, NaN and infinities.
+    notation in strings, NaN, infinities and numbers beyond 24 integer or 18 fraction digits.
     """
     if type(value) is Decimal:
         if value.is_finite():
-            return value
+            return in_range(value)
         raise PydanticCustomError(
             "exact_parsing", "{value} is not a finite number", {"value": str(value)}
         )
     if type(value) is str:
         if _AMOUNT_RE.match(value):
-            return Decimal(value)
+            if len(value) > _MAX_TEXT:  # before Decimal(): never parse a megabyte of digits
+                return in_range(Decimal(1).scaleb(len(value)))
+            return in_range(Decimal(value))
         raise PydanticCustomError(
             "exact_parsing",
             "'{value}' is not a decimal number such as '12.30'",
             {"value": str(value)[:40]},
         )
     if type(value) is int:
-        return Decimal(value)
+        return in_range(Decimal(value))
     if isinstance(value, float):
         raise PydanticCustomError(
             "exact_float",
@@ -98,11 +114,25 @@ def parse_decimal(value: object) -> Decimal:
     if isinstance(value, Decimal):  # a subclass: read it as a plain Decimal
         return parse_decimal(Decimal(value))
     if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(int(value))
+        return in_range(Decimal(int(value)))
     raise PydanticCustomError(
         "exact_type",
         "expected a Decimal or a decimal string, got {type}",
         {"type": type(value).__name__},
+    )
+
+
+def in_range(value: Decimal) -> Decimal:
+    """Return a finite ``value`` unchanged if it fits the bounds on exact numbers, else raise
+    the ``exact_range`` error (``CAN005``)."""
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: checked by every caller
+    if value.adjusted() < MAX_INTEGER_DIGITS and exponent >= -MAX_FRACTION_DIGITS:
+        return value
+    raise PydanticCustomError(
+        "exact_range",
+        "number out of range: at most {int_digits} digits before the point and {frac_digits} after",
+        {"int_digits": MAX_INTEGER_DIGITS, "frac_digits": MAX_FRACTION_DIGITS},
     )
 
 

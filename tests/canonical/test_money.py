@@ -86,6 +86,26 @@ def test_non_finite_decimal_is_refused() -> None:
         Money(Decimal("Infinity"), "USD")
 
 
+@pytest.mark.parametrize(
+    "bad", [Decimal("1E+24"), "1" * 25, 10**24, "0." + "0" * 18 + "1", Decimal("1E+999999")]
+)
+def test_amounts_beyond_24_integer_or_18_fraction_digits_are_refused(bad: object) -> None:
+    with pytest.raises(MoneyError) as info:
+        Money(bad, "USD")  # type: ignore[arg-type]
+    assert info.value.code == "CAN005"
+
+
+def test_the_largest_amounts_still_compute_exactly_or_refuse() -> None:
+    big = Money("9" * 24 + "." + "9" * 18, "USD")
+    assert (big - big).is_zero()
+    with pytest.raises(MoneyError) as info:
+        big + big  # 25 integer digits: could not be read back
+    assert info.value.code == "CAN005"
+    with pytest.raises(MoneyError):
+        big * Decimal("1.000000000000000001")  # 84 digits: beyond the exact context
+    assert Money("0.000000000000000001", "USD") * 3 == Money("0.000000000000000003", "USD")
+
+
 @pytest.mark.parametrize("bad", ["XYZ", "US", "usdollar", "", "XXX"])
 def test_unknown_currency_is_refused(bad: str) -> None:
     with pytest.raises(MoneyError) as info:
