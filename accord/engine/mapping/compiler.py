@@ -203,7 +203,16 @@ class _Gen:
         sources = [sp.dotted() for sp in rule.from_]
         pii = is_pii(full) or any(is_pii(s) for s in sources)
         index = len(self.metas)
-        self.metas.append(FieldMeta(index=index, rule=rule, target=full, pii=pii))
+        self.metas.append(
+            FieldMeta(
+                index=index,
+                rule=rule,
+                target=full,
+                pii=pii,
+                sources=tuple(sp.text for sp in rule.from_),
+                location=rule.location,
+            )
+        )
         return index
 
     def fields(

@@ -101,6 +101,13 @@ class Tracer:
 
 
 def _branch_text(meta: FieldMeta, branch: int) -> str:
+    text = meta.branch_texts.get(branch)
+    if text is None:
+        text = meta.branch_texts[branch] = _describe_branch(meta, branch)
+    return text
+
+
+def _describe_branch(meta: FieldMeta, branch: int) -> str:
     rule = meta.rule
     if branch >= 0:
         if rule.from_:
@@ -140,7 +147,7 @@ class Explanation:
             traces.append(
                 FieldTrace(
                     target=target,
-                    rule=meta.rule.location,
+                    rule=meta.location,
                     sources=meta.sources,
                     branch=_branch_text(meta, branch),
                     read=read,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
@@ -232,10 +232,10 @@ class FieldMeta:
     rule: FieldRule
     target: str  # full target path, `lines[].sku` inside an `each`
     pii: bool
-
-    @property
-    def sources(self) -> tuple[str, ...]:
-        return tuple(sp.text for sp in self.rule.from_)
+    sources: tuple[str, ...] = ()  # the `from` expressions as written
+    location: str = ""  # file:line of the rule
+    #: explain's branch descriptions, filled on first use
+    branch_texts: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 class _Runtime:
