@@ -5,6 +5,9 @@ which deduplicates them. After every page the next cursor is saved in ``--checkp
 run that stops (Ctrl-C, a crash, a quota error that outlasted the retries) resumes from there
 when started again with the same channel, entity and ``--since``, and nothing is processed
 twice.
+
+``--queue URL`` drains SP-API notifications from an SQS queue instead (Amazon channels): each
+is ingested, then deleted from the queue; the engine deduplicates redeliveries.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from accord.connectors.backfill import FileCheckpoints, backfill
 from accord.connectors.registry import CONNECTORS, connector_for, env_prefix
 from accord.connectors.secrets import EnvSecrets
 from accord.connectors.sink import EventSink
+from accord.connectors.sqs import NotificationQueue
 
 __all__ = ["parse_since", "register", "run"]
 
@@ -30,6 +34,7 @@ examples:
   accord pull shopify order --since 2026-03-01T00:00:00Z
   accord pull amazon order --since 2026-03-01 --store postgresql://db/accord
   accord pull woocommerce product --all --checkpoints state/pull.json
+  accord pull amazon order_change --queue https://sqs.us-east-1.amazonaws.com/1234/sp-api
 """
 
 #: Where the engine comes from; tests replace it with a fake sink.
@@ -46,9 +51,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("channel", help="project channel name (shopify, amazon, ...)")
     parser.add_argument("entity", help="entity to pull (order, product, ...)")
-    when = parser.add_mutually_exclusive_group(required=True)
+    when = parser.add_mutually_exclusive_group()
     when.add_argument("--since", help="ISO-8601 time or date; records changed since then")
     when.add_argument("--all", action="store_true", help="every record, however old")
+    when.add_argument(
+        "--queue", metavar="URL", help="drain SP-API notifications from this SQS queue"
+    )
     parser.add_argument("--project", type=Path, default=Path("accord.yaml"), help="accord.yaml")
     parser.add_argument("--store", help="store URL (default: the project's store)")
     parser.add_argument(
@@ -57,7 +65,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="checkpoint file (default: .accord/checkpoints.json beside the project)",
     )
     parser.add_argument("--page-size", type=int, metavar="N")
-    parser.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")
+    parser.add_argument(
+        "--max-pages", type=int, metavar="N", help="stop after N pages (or queue batches)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -71,6 +81,32 @@ def parse_since(text: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def _drain(
+    args: argparse.Namespace, sink_factory: SinkFactory, client: httpx2.Client | None
+) -> int:
+    # SQS long polls last up to 20 s: the HTTP timeout must outlast them.
+    http = client or httpx2.Client(timeout=40.0)
+    sink = sink_factory(args)
+    try:
+        queue = NotificationQueue(
+            http, args.queue, secrets=EnvSecrets(prefix=env_prefix(args.channel, "amazon"))
+        )
+        report = queue.drain(sink, channel=args.channel, max_batches=args.max_pages)
+    finally:
+        close = getattr(sink, "close", None)
+        if callable(close):
+            close()
+        if client is None:
+            http.close()
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.statuses.items()))
+    print(
+        f"accord pull {args.channel} (queue): {report.received} messages, {report.deleted} "
+        f"deleted, {report.unreadable} unreadable: {counts or 'nothing new'}"
+    )
+    failed = report.statuses.get("dead_lettered", 0) + report.statuses.get("quarantined", 0)
+    return EXIT_PROBLEMS if failed or report.unreadable else EXIT_OK
 
 
 def _engine(args: argparse.Namespace) -> EventSink:
@@ -97,8 +133,11 @@ def run(
     sink_factory: SinkFactory = _engine,
     client: httpx2.Client | None = None,
 ) -> int:
+    if not (args.since or args.all or args.queue):
+        print("accord pull: one of --since, --all or --queue is required", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        since = None if args.all else parse_since(args.since)
+        since = parse_since(args.since) if args.since else None
     except ValueError:
         print(f"accord pull: --since {args.since!r} is not an ISO-8601 time", file=sys.stderr)
         return EXIT_USAGE
@@ -110,6 +149,11 @@ def run(
     if kind not in CONNECTORS:
         print(f"accord pull: no connector for channel kind {kind!r}", file=sys.stderr)
         return EXIT_USAGE
+    if args.queue:
+        if kind != "amazon":
+            print("accord pull: --queue is for amazon channels", file=sys.stderr)
+            return EXIT_USAGE
+        return _drain(args, sink_factory, client)
     checkpoints = FileCheckpoints(
         args.checkpoints or args.project.resolve().parent / ".accord" / "checkpoints.json"
     )

@@ -26,6 +26,7 @@ dead-letter store classifies them (:class:`~accord.errors.ErrorClass`) and retri
 | ``shopify``, ``amazon``, ``woocommerce``, ... | one module per channel |
 | ``sink`` / ``server`` | :class:`EventSink`, the webhook receiver behind ``accord serve`` |
 | ``backfill`` | resumable pulls behind ``accord pull`` |
+| ``sqs`` / ``aws`` | SP-API notifications drained from SQS (SigV4) |
 | ``recorder`` | scrubbing recorder and strict replayer |
 """
 
@@ -57,6 +58,7 @@ from .secrets import EnvSecrets, Redactor, SecretsProvider, StaticSecrets
 from .shipbob import ShipBobConnector
 from .shopify import ShopifyConnector
 from .sink import EventSink, IngestResult, SinkWorker
+from .sqs import DrainReport, NotificationQueue
 from .tiktok import TikTokShopConnector, tiktok_sign
 from .woocommerce import WooCommerceConnector
 
@@ -67,6 +69,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointStore",
     "Connector",
+    "DrainReport",
     "EbayConnector",
     "EnvSecrets",
     "EventSink",
@@ -75,6 +78,7 @@ __all__ = [
     "LeakyBucket",
     "MemoryCheckpoints",
     "NetSuiteConnector",
+    "NotificationQueue",
     "Page",
     "RecordingTransport",
     "Redaction",

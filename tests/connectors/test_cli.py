@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ channels:
   - name: shopify-eu
     kind: shopify
     api_version: "2025-10"
+  - name: amazon
+    kind: amazon
   - name: hubspot
     kind: crm
 flows: []
@@ -135,10 +138,50 @@ def test_pull_connector_failure_is_a_classified_exit(project, monkeypatch, capsy
     assert "SHOPIFY_ACCESS_TOKEN is not set" in err
 
 
-def test_pull_requires_since_or_all(project, capsys):
+def test_pull_requires_since_all_or_queue(project, capsys):
+    assert main(["pull", "shopify", "order", "--project", str(project)]) == 2
+    assert "one of --since, --all or --queue" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
-        main(["pull", "shopify", "order", "--project", str(project)])
+        main(["pull", "shopify", "order", "--all", "--since", "2026-01-01"])
     assert info.value.code == 2
+    queue = ["--queue", "https://sqs.us-east-1.amazonaws.com/1/q", "--project", str(project)]
+    assert main(["pull", "shopify", "order", *queue]) == 2
+    assert "--queue is for amazon channels" in capsys.readouterr().err
+
+
+def test_pull_drains_an_sqs_queue(project, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIACLIEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "cli-secret-access-key")
+    note = {
+        "NotificationType": "ORDER_CHANGE",
+        "Payload": {"OrderChangeNotification": {"AmazonOrderId": "903-1"}},
+        "NotificationMetadata": {"NotificationId": "note-1"},
+    }
+    queue = {"rh-1": json.dumps(note), "rh-2": "{not json"}
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256")
+        body = json.loads(request.content)
+        if request.headers["x-amz-target"] == "AmazonSQS.ReceiveMessage":
+            messages = [
+                {"MessageId": rh, "ReceiptHandle": rh, "Body": text} for rh, text in queue.items()
+            ]
+            return httpx2.Response(200, json={"Messages": messages})
+        for entry in body["Entries"]:
+            queue.pop(entry["ReceiptHandle"])
+        return httpx2.Response(200, json={"Successful": [{"Id": "0"}], "Failed": []})
+
+    sink = Sink()
+    args = build_parser().parse_args(
+        ["pull", "amazon", "order_change", "--project", str(project), "--max-pages", "1",
+         "--queue", "https://sqs.us-east-1.amazonaws.com/123456789012/sp-api"]
+    )  # fmt: skip
+    client = httpx2.Client(transport=httpx2.MockTransport(handler))
+    code = pull_cli.run(args, sink_factory=lambda a: sink, client=client)
+    assert code == 1  # an unreadable message was left in the queue
+    assert sink.calls == [("amazon", "order_change", "note-1")]
+    assert list(queue) == ["rh-2"]
+    assert "2 messages, 1 deleted, 1 unreadable: 1 processed" in capsys.readouterr().out
 
 
 def test_serve_builds_one_route_per_connectable_channel(project, monkeypatch):
@@ -163,7 +206,8 @@ def test_serve_builds_one_route_per_connectable_channel(project, monkeypatch):
     monkeypatch.setattr(serve_cli, "build_connectors", spy)
     assert main(["serve", "--project", str(project), "--port", "0"]) == 0
     assert captured["kwargs"]["host"] == "127.0.0.1"
-    assert sorted(built) == ["shopify", "shopify-eu"]  # the crm channel has no connector
+    # the crm channel has no connector
+    assert sorted(built) == ["amazon", "shopify", "shopify-eu"]
     eu = built["shopify-eu"]
     assert isinstance(eu, ShopifyConnector)
     assert eu.pinned_version == "2025-10"
