@@ -129,7 +129,7 @@ def dumps(data: Any) -> bytes:
     >>> dumps({"amount": Decimal("10.10"), "id": "1"})
     b'{"amount":"10.10","id":"1"}'
     """
-    return json.dumps(data, default=_json_default, separators=(",", ":")).encode()
+    return json.dumps(data, default=_json_default, separators=(",", ":"), allow_nan=False).encode()
 
 
 def loads(raw: bytes | str) -> Any:
@@ -321,8 +321,11 @@ class Connector(abc.ABC):
 
         Raises a :class:`~accord.errors.ConnectorError` subclass; never an httpx2 exception.
         """
-        operation = operation or f"{method} {httpx2.URL(url).path}"
-        body = dumps(json_body) if json_body is not None else content
+        operation = operation or f"{method} {url.split('?', 1)[0]}"
+        try:
+            body = dumps(json_body) if json_body is not None else content
+        except (TypeError, ValueError) as exc:  # a set, a float NaN, a custom object...
+            raise self.rejected(f"{operation}: the body is not JSON-serialisable: {exc}") from exc
         send_headers = dict(headers or {})
         if json_body is not None:
             send_headers.setdefault("content-type", "application/json")

@@ -688,3 +688,12 @@ def test_inventory_levels_list_by_location(make_shop):
     with pytest.raises(AuthError) as info:  # no locations configured
         list(make_shop(handler).pages("inventory_level"))
     assert "SHOPIFY_LOCATION_IDS" in str(info.value)
+
+
+def test_a_body_that_is_not_json_is_rejected_not_a_crash(make_shop):
+    def handler(request: httpx2.Request) -> httpx2.Response:  # pragma: no cover
+        raise AssertionError("nothing may be sent")
+
+    with pytest.raises(RequestRejectedError) as info:
+        make_shop(handler).update("product", "1", {"tags": {"a", "b"}}, idempotency_key="k")
+    assert "not JSON-serialisable" in str(info.value)
