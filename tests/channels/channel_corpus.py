@@ -112,7 +112,9 @@ def payloads(entry: Entry, corpus: Path) -> Iterator[tuple[str, Any]]:
         payload = {driver: record}
         for name, _ in others:
             if name not in keys:
-                payload[name] = data[name]
+                # Without a join key, the input's `records:` expression picks what it gets.
+                sel = where.get(name, "@")
+                payload[name] = data[name] if sel == "@" else jmespath.search(sel, data[name])
                 continue
             key = record.get(keys[driver]) if isinstance(record, dict) else None
             candidates = _select(data[name], where.get(name, "@"))
