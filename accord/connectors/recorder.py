@@ -237,7 +237,12 @@ class Redaction:
 
 def _json_ready(body: Mapping[str, Any]) -> dict[str, Any]:
     # Round-trip through the connector's JSON writer: Decimals become strings, like the wire.
-    return dict(loads(dumps(dict(body)))) if body else {}
+    if not body:
+        return {}
+    try:
+        return dict(loads(dumps(dict(body))))
+    except ValueError:  # NaN or Infinity in a channel's JSON: keep it as text
+        return {"text": json.dumps(dict(body), default=str)}
 
 
 def _match_key(request: Mapping[str, Any]) -> tuple[str, str, str]:
