@@ -379,7 +379,7 @@ class Customer(CanonicalModel):
     id: Id | None = None
     """accord's id for the customer, when it has one."""
     email: Email | None = None
-    """Email address, trimmed and lower-cased."""
+    """Email address, trimmed and lower-cased (an empty string is read as no email)."""
     phone: Text | None = None
     first_name: Text | None = None
     last_name: Text | None = None

@@ -271,7 +271,7 @@ CurrencyCode = Annotated[
 """An ISO 4217 code such as ``USD``; lower case input is upper-cased."""
 
 
-def _email(value: object) -> str:
+def _email(value: object) -> str | None:
     if type(value) is not str:
         raise PydanticCustomError(
             "email_format",
@@ -281,6 +281,9 @@ def _email(value: object) -> str:
     text = value.strip().lower()
     if _EMAIL_RE.match(text):
         return text
+    if not text:
+        # Shopify POS and guest orders send "" for "no email": that is absent, not malformed.
+        return None
     raise PydanticCustomError("email_format", "not an email address")
 
 
@@ -289,7 +292,8 @@ Email = Annotated[
     PlainValidator(_email),
     WithJsonSchema({"type": "string", "format": "email"}),
 ]
-"""An email address, trimmed and lower-cased so the same customer matches across channels."""
+"""An email address, trimmed and lower-cased so the same customer matches across channels; an
+empty string becomes ``None`` (channels send ``""`` for "no email")."""
 
 
 def _country(value: object) -> str:

@@ -327,6 +327,14 @@ def test_strings_are_strict_and_country_codes_checked() -> None:
     assert codes_and_paths(exc) == [("CAN003", "city"), ("CAN016", "country_code")]
 
 
+def test_empty_email_means_no_email() -> None:
+    order = validate_record("order", {"id": "o1", "customer": {"email": "  "}})
+    assert order.customer is not None  # type: ignore[attr-defined]
+    assert order.customer.email is None  # type: ignore[attr-defined]
+    exc = _fails("customer", {"email": "bob at example.com"})
+    assert codes_and_paths(exc) == [("CAN013", "email")]
+
+
 def test_empty_id_is_refused() -> None:
     assert codes_and_paths(_fails("order", {"id": ""})) == [("CAN016", "id")]
 
