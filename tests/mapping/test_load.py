@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from accord.engine.mapping import compile_mapping, load_spec
-from accord.engine.mapping.spec import project_root_for
+from accord.engine.mapping.spec import project_root_for, spec_from_yaml
 from accord.errors import MappingError, SpecError
 
 HEADER = """\
@@ -265,3 +265,22 @@ def test_shipped_specs_compile() -> None:
         mapping = compile_mapping(load_spec(path))
         assert mapping.spec.file is not None
         assert all(f.line is not None for f in mapping.spec.fields), path
+
+
+def test_spec_from_yaml_text_keeps_lines() -> None:
+    spec = spec_from_yaml(
+        HEADER + "extra: [client.agent]\nfields:\n  id: {from: id}\n", file="t.yaml"
+    )
+    assert spec.fields[0].location == "t.yaml:9"
+    mapping = compile_mapping(spec)
+    with pytest.raises(MappingError) as caught:
+        mapping.apply({"id": 1, "client": ["x"]})
+    diag = caught.value.diagnostics[0]
+    assert (diag.code, diag.file, diag.line) == ("MAP202", "t.yaml", 7)
+    assert dict(diag.details)["target"] == "extra.client.agent"
+
+
+def test_spec_from_yaml_reports_syntax_errors() -> None:
+    with pytest.raises(SpecError) as caught:
+        spec_from_yaml("fields: [", file="t.yaml")
+    assert caught.value.code == "YAML001"

@@ -235,3 +235,23 @@ def test_deep_payloads_do_not_crash(tmp_path: Path) -> None:
     mapping = compiled({"all": {"from": "@"}, "a": {"from": "a.a.a"}})
     record = mapping.apply(deep)
     assert record["all"] is deep
+
+
+def test_outbound_timestamps_become_iso_text() -> None:
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    mapping = compiled(
+        {
+            "at": {"from": "placed_at", "as": "string"},
+            "day": {"from": "due", "as": "string"},
+            "stamp": {"from": "placed_at", "transform": [{"format_datetime": "%Y%m%d%H"}]},
+        }
+    )
+    paris = timezone(timedelta(hours=2))
+    record = mapping.apply(
+        {"placed_at": datetime(2024, 3, 1, 10, tzinfo=paris), "due": date(2024, 3, 9)}
+    )
+    assert record == {"at": "2024-03-01T08:00:00Z", "day": "2024-03-09", "stamp": "2024030108"}
+    naive = mapping.apply({"placed_at": datetime(2024, 3, 1, 10)})
+    assert naive["at"] == "2024-03-01T10:00:00Z"
+    assert mapping.apply({"placed_at": datetime(2024, 3, 1, tzinfo=UTC)})["stamp"] == "2024030100"

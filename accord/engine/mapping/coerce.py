@@ -146,7 +146,8 @@ def decimal_from_float(value: float, warnings: list[Diagnostic] | None) -> Decim
 
 
 def to_string(value: Any) -> str:
-    """``as: string``: numbers and booleans become their JSON text; objects are refused.
+    """``as: string``: numbers and booleans become their JSON text, datetimes ISO 8601 UTC
+    text ending in ``Z`` (for outbound specs); objects and lists are refused.
 
     >>> to_string(450789469123456789), to_string(True), to_string(Decimal("1.50"))
     ('450789469123456789', 'true', '1.50')
@@ -162,6 +163,11 @@ def to_string(value: Any) -> str:
         if not math.isfinite(value):
             raise _bad("string", value, "not a finite number")
         return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    if isinstance(value, datetime):  # outbound: canonical timestamps become ISO 8601 text
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, str):
         return str(value)
     raise _bad("string", value)

@@ -606,12 +606,13 @@ class _Gen:
             target_expr=(),
         )
         header = len(self.lines)
+        lines = list(spec.extra_lines) + [None] * (len(spec.extra) - len(spec.extra_lines))
         stored = [
             (
-                FieldRule(target=f"extra.{sp.text}", file=spec.file, from_=(sp,)),
+                FieldRule(target=f"extra.{sp.text}", file=spec.file, line=line, from_=(sp,)),
                 (("extra",), sp.text),
             )
-            for sp in spec.extra
+            for sp, line in zip(spec.extra, lines, strict=True)
         ]
         self.fields(1, root, spec.fields, stored)
         self.lines[header:header] = [

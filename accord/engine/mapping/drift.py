@@ -95,15 +95,18 @@ def _normalise(path: str) -> str:
 
 
 def leaf_paths(value: Any, prefix: str = "") -> Iterator[str]:
-    """Every path in ``value`` that ends at a non-null scalar."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from leaf_paths(item, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(value, list):
-        for item in value:
-            yield from leaf_paths(item, prefix + "[]")
-    elif value is not None:
-        yield prefix
+    """Every path in ``value`` that ends at a non-null scalar (iterative: any depth)."""
+    stack: list[tuple[Any, str]] = [(value, prefix)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(
+                (item, f"{path}.{key}" if path else str(key)) for key, item in node.items()
+            )
+        elif isinstance(node, list):
+            stack.extend((item, path + "[]") for item in node)
+        elif node is not None:
+            yield path
 
 
 class DriftRecorder:

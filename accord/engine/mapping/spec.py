@@ -55,6 +55,7 @@ __all__ = [
     "map_key",
     "parse_source_path",
     "project_root_for",
+    "spec_from_yaml",
 ]
 
 HEADER_KEYS: Final = frozenset(
@@ -291,6 +292,7 @@ class MappingSpec:
     unwrap: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
     extra: tuple[SourcePath, ...] = ()
+    extra_lines: tuple[int | None, ...] = ()  # the line of each `extra:` item
     ignore: tuple[str, ...] = ()
     definitions: Mapping[str, Definition] = field(default_factory=dict)
     lookups: Mapping[str, LookupTable] = field(default_factory=dict)
@@ -325,6 +327,38 @@ class MappingSpec:
         builder.raise_if_errors()
         assert spec is not None
         return spec
+
+
+def spec_from_yaml(
+    text: str,
+    *,
+    file: str | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
+    project_root: str | os.PathLike[str] | None = None,
+) -> MappingSpec:
+    """Build a spec from YAML text, keeping line numbers (``file`` names it in diagnostics).
+
+    >>> spec = spec_from_yaml("mapping: m\nchannel: c\ndirection: inbound\nsource: s\n"
+    ...                       "target: t\nfields:\n  id: {from: id}\n", file="m.yaml")
+    >>> spec.fields[0].location
+    'm.yaml:7'
+    """
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    root = Path(project_root) if project_root is not None else base
+    builder = _SpecBuilder(root.resolve())
+    try:
+        loaded = load_yaml(text, filename=file)
+    except SpecError as exc:
+        builder.diagnostics.extend(exc.diagnostics)
+        builder.raise_if_errors()
+        raise  # pragma: no cover - raise_if_errors always raises here
+    builder.diagnostics.extend(loaded.diagnostics)
+    if file is not None:
+        builder.sources[file] = loaded.source
+    spec = builder.build(_FileDoc(loaded), base.resolve(), ())
+    builder.raise_if_errors()
+    assert spec is not None
+    return spec
 
 
 def map_key(value: Any) -> str | None:
@@ -506,10 +540,12 @@ class _SpecBuilder:
         inputs = self.names(doc, data.get("inputs"), "/inputs", "inputs")
         ignore = self.names(doc, data.get("ignore"), "/ignore", "ignore")
         extra: list[SourcePath] = []
+        extra_lines: list[int | None] = []
         for i, text in enumerate(self.names(doc, data.get("extra"), "/extra", "extra")):
             sp = self.source_path(doc, text, _ptr("extra", i))
             if sp is not None:
                 extra.append(sp)
+                extra_lines.append(doc.line_of(_ptr("extra", i))[0])
 
         definitions: dict[str, Definition] = {}
         includes: list[str] = []
@@ -555,6 +591,7 @@ class _SpecBuilder:
             unwrap=tuple(unwrap),
             inputs=tuple(inputs),
             extra=tuple(extra),
+            extra_lines=tuple(extra_lines),
             ignore=tuple(ignore),
             definitions=definitions,
             lookups=lookups,

@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -540,6 +541,34 @@ _reg(
     may_return_none=True,
 )
 
+
+def _format_datetime(v: Any, fmt: str) -> str:
+    if v.__class__ is str:
+        try:
+            v = datetime.fromisoformat(v.strip())
+        except ValueError:
+            raise _fail("format_datetime", v, "not an ISO 8601 timestamp") from None
+    if not isinstance(v, date):
+        raise _fail("format_datetime", v, f"expected a timestamp, got {type_name(v)}")
+    if isinstance(v, datetime):
+        v = (v if v.tzinfo is not None else v.replace(tzinfo=UTC)).astimezone(UTC)
+    text: str = v.strftime(fmt)
+    return text
+
+
+_reg(
+    "format_datetime",
+    "format_datetime(value: datetime, format: str) -> str",
+    "Write a timestamp (a datetime or ISO 8601 text) in UTC with a `strftime` format.",
+    [
+        ("2024-03-01T23:30:00-05:00", {"format_datetime": "%Y-%m-%d %H:%M"}, "2024-03-02 04:30"),
+        (datetime(2024, 3, 1, 10, tzinfo=UTC), {"format_datetime": "%Y%m%d"}, "20240301"),
+    ],
+    _format_datetime,
+    [Param("format", "str")],
+    elementwise=False,
+)
+
 # -- lists --------------------------------------------------------------------------------
 
 _reg(
@@ -704,6 +733,8 @@ for _kind, _ex in (
 def _show(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, datetime):
+        return "datetime " + value.isoformat().replace("+00:00", "Z")
     return json.dumps(value, ensure_ascii=False)
 
 
