@@ -18,8 +18,10 @@ above are skipped there (a file named explicitly gets a ``CLI004`` warning inste
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from accord.cli import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS
@@ -29,7 +31,7 @@ from accord.cli.progress import Progress
 from accord.diagnostics import Diagnostic, Severity
 from accord.errors import AccordError
 
-__all__ = ["detect_kind", "register", "validate_paths"]
+__all__ = ["Checked", "check_file", "detect_kind", "register", "validate_paths"]
 
 EXAMPLES = """\
 examples:
@@ -56,6 +58,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_format_argument(parser, DIAGNOSTIC_FORMATS)
     parser.add_argument("--strict", action="store_true", help="warnings fail too")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="worker processes (default: up to 4 when there are many files; 1 = none)",
+    )
     parser.set_defaults(func=guarded(run))
 
 
@@ -70,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
-    files, diagnostics, unreadable, internal = validate_paths(paths)
+    files, diagnostics, unreadable, internal = validate_paths(paths, jobs=args.jobs)
     fmt = resolve_format(args.format)
     sources = _sources(diagnostics) if fmt == "text" else None
     print(render(diagnostics, fmt, files=[str(f) for f in files], sources=sources))
@@ -172,76 +180,108 @@ def _check_yaml_only(path: Path) -> list[Diagnostic]:
         return list(exc.diagnostics)
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """The outcome of checking one file (picklable: worker processes send it back)."""
+
+    path: Path
+    counted: bool  # whether it counts as a checked file
+    diagnostics: tuple[Diagnostic, ...] = ()
+    unreadable: bool = False
+    internal: bool = False
+
+
+def check_file(path: Path, explicit: bool = True) -> Checked:
+    """Check one file with the checker its name or content calls for."""
+    from accord.engine.yamlsource import load_yaml
+
+    if not path.exists():
+        diag = Diagnostic(code="CLI001", message="no such file or folder", file=str(path))
+        return Checked(path, False, (diag,), unreadable=True)
+    kind = detect_kind(path)
+    if kind is None:
+        try:
+            loaded = load_yaml(path)
+        except AccordError as exc:
+            return Checked(path, True, tuple(exc.diagnostics))
+        kind = detect_kind(path, loaded.data)
+    if kind is None:
+        if not explicit:
+            return Checked(path, False)
+        warning = Diagnostic(
+            code="CLI004",
+            message="not an accord file (no mapping:, table:, cases:, definitions: or "
+            "project keys); skipped",
+            severity=Severity.WARNING,
+            file=str(path),
+        )
+        return Checked(path, True, (warning,))
+    try:
+        return Checked(path, True, tuple(_checker(kind)(path)))
+    except ImportError as exc:
+        diag = Diagnostic(
+            code="CLI002",
+            message=f"cannot check a {kind} file: checker unavailable ({exc})",
+            file=str(path),
+        )
+        return Checked(path, True, (diag,), internal=True)
+    except AccordError as exc:  # a checker that raised instead of returning
+        found = list(exc.diagnostics) or [
+            Diagnostic(code=exc.code, message=exc.message, file=str(path))
+        ]
+        return Checked(path, True, tuple(found))
+    except Exception as exc:  # a checker bug: report it, keep checking the rest
+        diag = Diagnostic(
+            code="CLI003",
+            message=f"internal error while checking: {type(exc).__name__}: {exc}",
+            file=str(path),
+        )
+        return Checked(path, True, (diag,), internal=True)
+
+
+def _check_pair(item: tuple[Path, bool]) -> Checked:
+    return check_file(*item)
+
+
+#: Below this many files the start-up of worker processes costs more than it saves.
+PARALLEL_FROM = 24
+
+
+def _workers(jobs: int | None, count: int) -> int:
+    if jobs is not None:
+        return max(1, jobs)
+    if count < PARALLEL_FROM or sys.platform != "linux":
+        return 1  # fork is the cheap start method, and only safe to rely on on Linux
+    return min(os.cpu_count() or 1, 4)
+
+
 def validate_paths(
-    paths: Sequence[Path],
+    paths: Sequence[Path], *, jobs: int | None = None
 ) -> tuple[list[Path], list[Diagnostic], bool, bool]:
-    """Check every file under ``paths``.
+    """Check every file under ``paths``, in worker processes when there are many.
 
     Returns the files checked, every diagnostic, whether some input was unreadable and
     whether a checker failed internally (both exit with 3).
     """
-    from accord.engine.yamlsource import load_yaml
-
     todo = list(_walk(paths))
-    files: list[Path] = []
-    diagnostics: list[Diagnostic] = []
-    unreadable = internal = False
+    workers = _workers(jobs, len(todo))
+    results: list[Checked] = []
     with Progress(total=len(todo), label="validate") as bar:
-        for path, explicit in todo:
-            bar.advance()
-            if not path.exists():
-                diagnostics.append(
-                    Diagnostic(code="CLI001", message="no such file or folder", file=str(path))
-                )
-                unreadable = True
-                continue
-            kind = detect_kind(path)
-            if kind is None:
-                try:
-                    loaded = load_yaml(path)
-                except AccordError as exc:
-                    files.append(path)
-                    diagnostics.extend(exc.diagnostics)
-                    continue
-                kind = detect_kind(path, loaded.data)
-            if kind is None:
-                if explicit:
-                    files.append(path)
-                    diagnostics.append(
-                        Diagnostic(
-                            code="CLI004",
-                            message="not an accord file (no mapping:, table:, cases:, "
-                            "definitions: or project keys); skipped",
-                            severity=Severity.WARNING,
-                            file=str(path),
-                        )
-                    )
-                continue
-            files.append(path)
-            try:
-                found = _checker(kind)(path)
-            except ImportError as exc:
-                internal = True
-                diagnostics.append(
-                    Diagnostic(
-                        code="CLI002",
-                        message=f"cannot check a {kind} file: checker unavailable ({exc})",
-                        file=str(path),
-                    )
-                )
-                continue
-            except AccordError as exc:  # a checker that raised instead of returning
-                found = list(exc.diagnostics) or [
-                    Diagnostic(code=exc.code, message=exc.message, file=str(path))
-                ]
-            except Exception as exc:  # a checker bug: report it, keep checking the rest
-                internal = True
-                found = [
-                    Diagnostic(
-                        code="CLI003",
-                        message=f"internal error while checking: {type(exc).__name__}: {exc}",
-                        file=str(path),
-                    )
-                ]
-            diagnostics.extend(found)
+        if workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                for checked in pool.map(_check_pair, todo, chunksize=4):
+                    results.append(checked)
+                    bar.advance()
+        else:
+            for path, explicit in todo:
+                results.append(check_file(path, explicit))
+                bar.advance()
+    files = [r.path for r in results if r.counted]
+    diagnostics = [d for r in results for d in r.diagnostics]
+    unreadable = any(r.unreadable for r in results)
+    internal = any(r.internal for r in results)
     return files, diagnostics, unreadable, internal
