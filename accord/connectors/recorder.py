@@ -15,8 +15,9 @@ Recordings are safe to commit. By default they are scrubbed of
 * PII: JSON fields holding names, e-mail addresses, phone numbers and street addresses, in
   requests and responses alike.
 
-Matching ignores what the scrubbing removed and what changes on every call (timestamps,
-nonces, signatures), so a replayed run matches its recording.
+Matching ignores what changes on every call (timestamps, nonces, signatures), and a scrubbed
+value in the recording matches any value, so a replay matches its recording even when it runs
+with other (dummy) credentials.
 
 >>> import httpx2
 >>> recording = [{"request": {"method": "GET", "url": "https://x.test/a?sign=[REDACTED]"},
@@ -35,8 +36,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -245,16 +248,53 @@ def _json_ready(body: Mapping[str, Any]) -> dict[str, Any]:
         return {"text": json.dumps(dict(body), default=str)}
 
 
-def _match_key(request: Mapping[str, Any]) -> tuple[str, str, str]:
-    url = httpx2.URL(str(request.get("url", "")))
-    pairs = sorted((k, "*" if k in VOLATILE_PARAMS else v) for k, v in url.params.multi_items())
-    bare = str(url.copy_with(query=None, fragment=None))
-    body = request.get("body") or {}
-    return (
-        str(request.get("method", "GET")).upper(),
-        bare + ("?" + urlencode(pairs) if pairs else ""),
-        json.dumps(body, sort_keys=True, default=str),
-    )
+@dataclass(frozen=True)
+class _Shape:
+    """A request reduced to what matching compares."""
+
+    method: str
+    bare: str
+    params: tuple[tuple[str, str], ...]
+    body: Any
+
+    @classmethod
+    def of(cls, request: Mapping[str, Any]) -> _Shape:
+        url = httpx2.URL(str(request.get("url", "")))
+        return cls(
+            str(request.get("method", "GET")).upper(),
+            str(url.copy_with(query=None, fragment=None)),
+            tuple(sorted(url.params.multi_items())),
+            request.get("body") or {},
+        )
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.bare}" + ("?" + urlencode(self.params) if self.params else "")
+
+
+def _same(recorded: Any, seen: Any) -> bool:
+    """Structural equality where a scrubbed value in the recording matches any value: a
+    replay may run with other credentials than the recording did."""
+    if isinstance(recorded, str) and (recorded in (REDACTED, PII) or REDACTED in recorded):
+        if recorded in (REDACTED, PII):
+            return not isinstance(seen, (dict, list))
+        pattern = ".*".join(re.escape(part) for part in recorded.split(REDACTED))
+        return isinstance(seen, str) and re.fullmatch(pattern, seen, re.S) is not None
+    if isinstance(recorded, dict) and isinstance(seen, dict):
+        return recorded.keys() == seen.keys() and all(_same(recorded[k], seen[k]) for k in recorded)
+    if isinstance(recorded, list) and isinstance(seen, list):
+        return len(recorded) == len(seen) and all(map(_same, recorded, seen))
+    return bool(recorded == seen)
+
+
+def _matches(recorded: _Shape, seen: _Shape) -> bool:
+    if recorded.method != seen.method or not _same(recorded.bare, seen.bare):
+        return False
+    if [k for k, _ in recorded.params] != [k for k, _ in seen.params]:
+        return False
+    for (key, want), (_, got) in zip(recorded.params, seen.params, strict=True):
+        if key not in VOLATILE_PARAMS and not _same(want, got):
+            return False
+    return _same(recorded.body, seen.body)
 
 
 class RecordingTransport(httpx2.BaseTransport):
@@ -336,7 +376,7 @@ class ReplayTransport(httpx2.BaseTransport):
         self.redaction = redaction or Redaction()
         self._pending = [dict(i) for i in interactions]
         self._used = [False] * len(self._pending)
-        self._keys = [_match_key(i.get("request", {})) for i in self._pending]
+        self._shapes = [_Shape.of(i.get("request", {})) for i in self._pending]
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -347,13 +387,13 @@ class ReplayTransport(httpx2.BaseTransport):
             "url": r.url(request.url),
             "body": _json_ready(r.body(content, request.headers.get("content-type", ""))),
         }
-        key = _match_key(seen)
+        shape = _Shape.of(seen)
         with self._lock:
-            for index, candidate in enumerate(self._keys):
-                if not self._used[index] and candidate == key:
+            for index, candidate in enumerate(self._shapes):
+                if not self._used[index] and _matches(candidate, shape):
                     self._used[index] = True
                     return self._response(self._pending[index].get("response", {}), request)
-        message = f"replay: no recorded exchange matches {key[0]} {key[1]}"
+        message = f"replay: no recorded exchange matches {shape}"
         raise ReplayMismatchError(
             message,
             diagnostics=(Diagnostic(code=ReplayMismatchError.default_code, message=message),),

@@ -313,3 +313,48 @@ def test_lwa_form_secrets_are_scrubbed(clock, tmp_path):
         assert leaked not in text
     token_request = json.loads(text)["interactions"][0]["request"]
     assert ["refresh_token", "[REDACTED]"] in token_request["body"]["form"]
+
+
+def test_replay_runs_with_dummy_credentials_but_checks_bodies(clock, tmp_path):
+    real = {
+        "AMAZON_LWA_REFRESH_TOKEN": "Atzr|the-real-refresh",
+        "AMAZON_LWA_CLIENT_ID": "amzn1.application-oa2-client.real",
+        "AMAZON_LWA_CLIENT_SECRET": "the-real-client-secret",
+        "AMAZON_SELLER_ID": "A3TH9S8BH6GOGM",
+    }
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.host == "api.amazon.com":
+            return httpx2.Response(200, json={"access_token": "Atza|real", "expires_in": 3600})
+        if request.method == "PATCH":
+            return httpx2.Response(200, json={"sku": "SKU-1", "status": "ACCEPTED"})
+        return httpx2.Response(200, json={"payload": {"AmazonOrderId": "902-1"}})
+
+    recorder = RecordingTransport(httpx2.MockTransport(handler))
+    live = AmazonConnector(
+        httpx2.Client(transport=recorder), secrets=StaticSecrets(real), clock=clock
+    )
+    recorder.watch(live)
+    live.get("order", "902-1")
+    live.update("inventory", "SKU-1", {"quantity": 4}, idempotency_key="k1")
+    recorder.save(tmp_path / "amazon.json")
+    assert "the-real" not in (tmp_path / "amazon.json").read_text()
+
+    dummy = {
+        "AMAZON_LWA_REFRESH_TOKEN": "Atzr|dummy-refresh",
+        "AMAZON_LWA_CLIENT_ID": "dummy-client",
+        "AMAZON_LWA_CLIENT_SECRET": "dummy-secret",
+        "AMAZON_SELLER_ID": "A3TH9S8BH6GOGM",
+    }
+    replay = ReplayTransport(tmp_path / "amazon.json")
+    offline = AmazonConnector(
+        httpx2.Client(transport=replay), secrets=StaticSecrets(dummy), clock=clock
+    )
+    assert offline.get("order", "902-1") == {"AmazonOrderId": "902-1"}
+    with pytest.raises(ReplayMismatchError):  # the recorded patch set 4, not 5
+        offline.update("inventory", "SKU-1", {"quantity": 5}, idempotency_key="k1")
+    assert offline.update("inventory", "SKU-1", {"quantity": 4}, idempotency_key="k1") == {
+        "sku": "SKU-1",
+        "status": "ACCEPTED",
+    }
+    replay.assert_exhausted()
