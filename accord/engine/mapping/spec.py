@@ -338,8 +338,8 @@ def spec_from_yaml(
 ) -> MappingSpec:
     """Build a spec from YAML text, keeping line numbers (``file`` names it in diagnostics).
 
-    >>> spec = spec_from_yaml("mapping: m\nchannel: c\ndirection: inbound\nsource: s\n"
-    ...                       "target: t\nfields:\n  id: {from: id}\n", file="m.yaml")
+    >>> spec = spec_from_yaml("mapping: m\\nchannel: c\\ndirection: inbound\\nsource: s\\n"
+    ...                       "target: t\\nfields:\\n  id: {from: id}\\n", file="m.yaml")
     >>> spec.fields[0].location
     'm.yaml:7'
     """
