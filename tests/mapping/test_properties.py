@@ -62,7 +62,8 @@ transforms = st.lists(
     st.sampled_from(
         ["strip", "upper", "normalize_sku", "normalize_email", "sum", "first", "to_list",
          "compact", {"split": ","}, {"join": "/"}, {"regex_extract": "(\\d+)"},
-         {"format_datetime": "%Y"}, {"template": "{a} {b}"}, {"convert_weight": {"from": "g", "to": "kg"}}, "digits"]
+         {"format_datetime": "%Y"}, {"template": "{a} {b}"},
+         {"convert_weight": {"from": "g", "to": "kg"}}, "digits"]
     ),
     max_size=3,
 )  # fmt: skip
