@@ -86,7 +86,10 @@ def create_app(
             event = dataclasses.replace(event, channel=channel)
         future = worker.submit(event, received_at)
         try:
-            result = await asyncio.wait_for(asyncio.wrap_future(future), ack_timeout)
+            # shield: on timeout the wait is abandoned, never the queued event itself
+            result = await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(future)), ack_timeout
+            )
         except TimeoutError:
             return JSONResponse({"status": "accepted", "event_id": event.event_id}, 202)
         except AccordError as exc:

@@ -245,3 +245,21 @@ def test_endpoint_challenge_is_answered_on_get(serve):
     assert answer.json() == {"challengeResponse": expected}
     assert no_challenge.status_code == 404
     assert engine.processed == []
+
+
+def test_events_queued_behind_a_slow_engine_are_not_lost_when_acknowledged(serve):
+    engine = FakeEngine(delay=0.2)
+    url = serve(engine, ack_timeout=0.02)
+    deliveries = [shopify_delivery(n) for n in range(20, 24)]
+    with httpx2.Client(base_url=url, timeout=10) as client, ThreadPoolExecutor(4) as pool:
+        responses = list(
+            pool.map(
+                lambda d: client.post("/webhooks/shopify", headers=d[0], content=d[1]),
+                deliveries,
+            )
+        )
+    assert [r.status_code for r in responses] == [202] * 4
+    deadline = time.monotonic() + 10
+    while len(engine.processed) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sorted(e for _, _, e in engine.processed) == [f"webhook-{n}" for n in range(20, 24)]
