@@ -102,6 +102,8 @@ def test_pii_detection() -> None:
     assert is_pii("lines[].contact_phone")
     assert not is_pii("total_price")
     assert not is_pii("name")  # Shopify's order name (#1001) is not personal
+    assert is_pii("customer.name")
+    assert is_pii("ShippingAddress.Name")
     assert redact(["a"]) == "<redacted list>"
 
 

@@ -68,6 +68,8 @@ _PII_EXACT: Final = frozenset(
     }
 )
 _PII_PART: Final = ("email", "phone", "address", "mobile")
+_PERSON_CONTEXT: Final = ("address", "customer", "buyer", "billing", "shipping", "recipient",
+                          "contact", "ship_to", "shipto")  # fmt: skip
 
 
 def is_pii(path: str) -> bool:
@@ -75,10 +77,15 @@ def is_pii(path: str) -> bool:
 
     >>> is_pii("customer.email"), is_pii("shipping_address.address1"), is_pii("total_price")
     (True, True, False)
+    >>> is_pii("name"), is_pii("line_items[].name"), is_pii("billing_address.name")
+    (False, False, True)
     """
-    last = re.split(r"[.\[\]]", path.rstrip("]"))[-1] if path else ""
-    key = last.replace("_", "").replace("-", "").lower()
-    return key in _PII_EXACT or any(part in key for part in _PII_PART)
+    parts = [p for p in re.split(r"[.\[\]]", path) if p] if path else []
+    key = parts[-1].replace("_", "").replace("-", "").lower() if parts else ""
+    if key in _PII_EXACT or any(part in key for part in _PII_PART):
+        return True
+    # `name` alone is an order or product name; under a person or an address it is personal.
+    return key == "name" and any(word in p.lower() for p in parts[:-1] for word in _PERSON_CONTEXT)
 
 
 def redact(value: Any) -> str:
