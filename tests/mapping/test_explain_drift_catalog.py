@@ -253,3 +253,14 @@ def test_catalog_over_the_shipped_mappings() -> None:
         record = mapping.apply(json.loads(bench.read_text(), parse_float=Decimal))
         assert record["id"] == "450789469"
         assert len(record["lines"]) == 3
+
+
+def test_drift_handles_deep_payloads() -> None:
+    deep: Any = {"leaf": 1}
+    for _ in range(3000):
+        deep = {"a": deep}
+    drift = DriftRecorder(order_mapping())
+    drift.observe({"id": 1, "deep": deep})
+    (unmapped,) = drift.report().unmapped
+    assert unmapped.path.startswith("deep.a.a.")
+    assert unmapped.path.endswith(".leaf")
