@@ -81,6 +81,9 @@ class Compiled:
     #: ``prepare(facts)``: checks and converts host facts; ``C<i>`` are the slow converters
     #: of the facts in declaration order and ``absent(name)`` reports a missing one.
     prepare_source: str = ""
+    #: The unit (rule/table index, or -2 - i for let i, -1 for the preamble) of each line of
+    #: ``source``, so a failure is attributed from its traceback.
+    line_units: list[int] = field(default_factory=list)
 
 
 class _Fail(Exception):
@@ -114,6 +117,8 @@ class Compiler:
         self.scope: dict[str, Binding] = {}
         self.entity_t: T | None = None
         self.hoist: dict[str, str] | None = None
+        self.optional_facts = {f.name for f in rf.facts if f.optional}
+        self.set_sites: dict[str, int] = {}
 
     # -- diagnostics ------------------------------------------------------------------------
     def err(
@@ -286,9 +291,13 @@ class Compiler:
             b = self.scope.get(e.name)
             # Facts are never null (absent ones are defaulted or refused before evaluation);
             # lets are checked when they are computed.
-            if b is None or b.kind in ("let", "now", "calendar", "cell", "var", "fact"):
+            if b is None or b.kind in ("let", "now", "calendar", "cell", "var"):
+                return src
+            if b.kind == "fact" and e.name not in self.optional_facts:
                 return src
         if _is_path(e):
+            if _simple(src):
+                return f"({src} if {src} is not None else miss())"  # no call when present
             return f"nn({src})"
         return src
 
@@ -476,13 +485,13 @@ class Compiler:
             )
         if op == "??":
             b, bt = self.expr(e.right)
-            a, at = self.guarded(e.left)
+            a, at, sentinel = self.guarded(e.left)
             rt = self.unify([at, bt], e.pos, "the two sides of '??'")
             if a.startswith("attempt(lambda: "):
                 return f"otherwise(lambda: {a[len('attempt(lambda: ') : -1]}, lambda: {b})", rt
             # A guarded path is cheap and pure, so reading it twice beats a temporary (an
             # assignment expression is not allowed inside a comprehension's iterable).
-            return f"({b} if {a} is MISSING else {a})", rt
+            return f"({b} if {a} is {sentinel} else {a})", rt
         a, at = self.expr(e.left)
         b, bt = self.expr(e.right)
         if op in ("in", "not in"):
@@ -491,27 +500,30 @@ class Compiler:
             return self.compare(e, op, a, at, b, bt)
         return self.arith(e, op, a, at, b, bt)
 
-    def guarded(self, e: A.Expr) -> tuple[str, T]:
-        """Source that yields MISSING instead of failing when the value is absent."""
+    def guarded(self, e: A.Expr) -> tuple[str, T, str]:
+        """Source that yields a sentinel instead of failing when the value is absent, and the
+        sentinel (``None`` for hoisted reads and bound variables, else ``MISSING``)."""
         if isinstance(e, A.Name):
             src, t = self.expr(e)
             b = self.scope.get(e.name)
-            if b is not None and b.kind == "fact":
-                return f"f.get({e.name!r}, MISSING)", t
-            if b is not None and b.kind in ("field", "input"):
-                return f"sg(rec, {e.name!r})", t
-            return src, t
+            if b is not None and b.kind in ("field", "fact", "input"):
+                if self.hoist is not None:
+                    return src, t, "None"  # a hoisted .get(): None when absent or null
+                if b.kind == "fact":
+                    return f"f.get({e.name!r}, MISSING)", t, "MISSING"
+                return f"sg(rec, {e.name!r})", t, "MISSING"
+            return src, t, "None"
         if isinstance(e, A.Attr) and _is_path(e):
-            osrc, _ = self.guarded(e.obj)
+            osrc, _, _ = self.guarded(e.obj)
             _, t = self.expr(e)
-            return f"sg({osrc}, {e.name!r})", t
+            return f"sg({osrc}, {e.name!r})", t, "MISSING"
         if isinstance(e, A.Index) and _is_path(e):
-            osrc, _ = self.guarded(e.obj)
+            osrc, _, _ = self.guarded(e.obj)
             ksrc, _ = self.expr(e.key)
             _, t = self.expr(e)
-            return f"sg({osrc}, {ksrc})", t
+            return f"sg({osrc}, {ksrc})", t, "MISSING"
         src, t = self.expr(e)
-        return f"attempt(lambda: {src})", t
+        return f"attempt(lambda: {src})", t, "MISSING"
 
     def membership(self, e: A.Bin, a: str, at: T, b: str, bt: T) -> tuple[str, T]:
         neg = "not " if e.op == "not in" else ""
@@ -582,6 +594,9 @@ class Compiler:
             self.err("RULE111", f"a {at} has no order; only == and != apply", e.pos)
             return "False", BOOL
         if at.kind == "money":
+            if op in ("==", "!=") and _simple(a) and _simple(b):
+                same = f"({a}['currency'] == {b}['currency'] and {a}['amount'] == {b}['amount'])"
+                return (same if op == "==" else f"(not {same})"), BOOL
             if op == "==":
                 return f"meq({a}, {b})", BOOL
             if op == "!=":
@@ -651,8 +666,8 @@ class Compiler:
             if not _is_path(args[0]):
                 self.err("RULE114", "exists(...) takes a field path such as customer.email", e.pos)
                 raise _Fail
-            src, _ = self.guarded(args[0])
-            return f"({src} is not MISSING)", BOOL
+            src, _, sentinel = self.guarded(args[0])
+            return f"({src} is not {sentinel})", BOOL
         if name not in BUILTINS:
             if name in COMPREHENSIONS and name not in BUILTINS:
                 self.err(
@@ -797,6 +812,8 @@ class Compiler:
                 fparts.append(f"{{fmt({strict})}}")
         if not concat:
             return "''"
+        if all(isinstance(p, str) for p in tpl.parts):
+            return repr("".join(p for p in tpl.parts if isinstance(p, str)))
         exprs = [p for p in fparts if p.startswith("{") and not p.startswith("{{")]
         if all('"' not in e and "\\" not in e for e in exprs):
             return 'f"' + "".join(fparts) + '"'
@@ -813,10 +830,13 @@ class Compiler:
             # Inline bookkeeping; setf only runs when a field is set a second time, to report
             # a conflict (or accept the same value).
             out.append(f"{indent}v = {src}")
-            out.append(f"{indent}if {name} in fs:")
-            out.append(f"{indent}    setf(fs, {name}, v)")
-            out.append(f"{indent}else:")
-            out.append(f"{indent}    fs[{name}] = v")
+            if self.set_sites.get(act.field, 0) > 1:
+                out.append(f"{indent}if {name} in fs:")
+                out.append(f"{indent}    setf(fs, {name}, v)")
+                out.append(f"{indent}else:")
+                out.append(f"{indent}    fs[{name}] = v")
+            else:  # the only place that sets this field: no conflict is possible
+                out.append(f"{indent}fs[{name}] = v")
             args = {"field": name, "value": "v"}
         elif act.kind == "escalate":
             args = {"queue": repr(act.queue)}
@@ -868,7 +888,7 @@ class Compiler:
                 fields_here[act.field] = act.pos
             self.action(act, out, "        ", str(n), 0)
         if any(a.kind == "stop" for a in rule.actions):
-            out.append("        return u")
+            out.append(f"        return {n}, f")
         if rule.reason is None:
             self.err(
                 "RULE120",
@@ -923,7 +943,30 @@ class Compiler:
                 var = f"%in{k}"
                 self.scope[var] = Binding("cell", in_types[k], f"i{n}_{k}")
                 try:
-                    alts = [self.utest(t, var, in_types[k]) for t in cell.tests]
+                    eq_lits = [
+                        t.value
+                        for t in cell.tests
+                        if t.kind == "eq"
+                        and isinstance(t.value, A.Lit)
+                        and t.value.kind in ("string", "number")
+                    ]
+                    if len(eq_lits) == len(cell.tests) > 1 and in_types[k].kind in (
+                        "string",
+                        "number",
+                    ):
+                        # '"US", "CA"': one set lookup instead of a chain of comparisons.
+                        self.expr(
+                            A.Bin(
+                                "in",
+                                A.Name(var, cell.pos),
+                                A.ListLit(tuple(eq_lits), cell.pos),
+                                cell.pos,
+                            )
+                        )
+                        values = frozenset(_lit_value(v) for v in eq_lits if isinstance(v, A.Lit))
+                        alts = [f"(i{n}_{k} in {self.const(values)})"]
+                    else:
+                        alts = [self.utest(t, var, in_types[k]) for t in cell.tests]
                 finally:
                     del self.scope[var]
                 parts.append(alts[0] if len(alts) == 1 else "(" + " or ".join(alts) + ")")
@@ -1036,6 +1079,18 @@ class Compiler:
             if unit.name in names:
                 self.err("RULE122", f"{unit.name!r} is defined twice", unit.pos)
             names[unit.name] = unit.pos
+        # How many places can set each field in one evaluation (a column of a table whose
+        # rows exclude each other counts once).
+        for unit in units:
+            if isinstance(unit, A.Rule):
+                for act in unit.actions:
+                    if act.kind == "set" and act.field is not None:
+                        self.set_sites[act.field] = self.set_sites.get(act.field, 0) + 1
+            else:
+                per_column = 1 if unit.hit != "collect" else max(len(unit.rows), 1)
+                for oname, _ in unit.outputs:
+                    if oname not in ("because", "priority"):
+                        self.set_sites[oname] = self.set_sites.get(oname, 0) + per_column
         # Higher priority first; file order breaks ties.
         units.sort(key=lambda u: (-u.priority, u.index))
         for unit in units:
@@ -1044,22 +1099,63 @@ class Compiler:
             else:
                 self.table(unit, body)
         hoisted, self.hoist = self.hoist, None
+        facts, defaults = self.fact_table()
+        fact_locals = {src[3:-2]: local for src, local in hoisted.items() if src.startswith("f[")}
+        # One generated function: check and convert the host's facts (straight into the
+        # locals the rules read), then read the record's fields once, compute the lets and
+        # run the rules and tables in priority order. It returns (stopped unit, facts).
         lines = [
-            "def evaluate(rec, f, now, fs, o, lv):",
+            "def evaluate(rec, facts, now, fs, o, lv):",
+            *("    " + ln for ln in _prepare_lines(facts, defaults, fact_locals)),
             "    u = -1",
-            "    try:",
-            *(f"        {local} = {_get_src(src)}" for src, local in hoisted.items()),
-            *("        " + ln for ln in lets_src),
-            *("    " + ln for ln in body),
-            "        pass",
-            "    except Conflict:",
-            "        raise",
-            "    except Exception as e:",
-            "        e.accord_unit = u",
-            "        raise",
-            "    return -1",
+            *(
+                f"    {local} = {_get_src(src)}"
+                for src, local in hoisted.items()
+                if not src.startswith("f[")
+            ),
+            *("    " + ln for ln in lets_src),
+            *body,
+            "    return -1, f",
         ]
-        src = "\n".join(lines)
+        # ``u = N`` lines only mark where each unit's code starts: they are dropped, and a
+        # failure is attributed to its unit from the traceback's line number instead, so the
+        # hot path pays nothing for it.
+        final: list[str] = []
+        line_units: list[int] = [-1]  # index 0 is unused: line numbers start at 1
+        current = -1
+        for ln in lines:
+            stripped = ln.strip()
+            if stripped.startswith("u = ") and stripped[4:].lstrip("-").isdigit():
+                current = int(stripped[4:])
+                continue
+            final.append(ln)
+            line_units.append(current)
+        src = "\n".join(final)
+        owns = self.ownership()
+        ns = {**self.consts}
+        return Compiled(
+            src,
+            ns,
+            self.units,
+            facts,
+            defaults,
+            let_names,
+            self.calendars,
+            self.entity_t,
+            owns,
+            "\n".join(
+                [
+                    "def prepare(facts):",
+                    *("    " + ln for ln in _prepare_lines(facts, defaults, None)),
+                    "    return f",
+                ]
+            ),
+            line_units,
+        )
+
+    def fact_table(self) -> tuple[dict[str, tuple[T, bool, bool]], dict[str, str]]:
+        """Declared facts (type, optional, has default) and their default sources."""
+        rf = self.rf
         facts: dict[str, tuple[T, bool, bool]] = {}
         defaults: dict[str, str] = {}
         for fact in rf.facts:
@@ -1081,20 +1177,7 @@ class Compiler:
                         fact.default.pos,
                     )
                 defaults[fact.name] = dsrc
-        owns = self.ownership()
-        ns = {**self.consts}
-        return Compiled(
-            src,
-            ns,
-            self.units,
-            facts,
-            defaults,
-            let_names,
-            self.calendars,
-            self.entity_t,
-            owns,
-            _prepare_source(facts, defaults),
-        )
+        return facts, defaults
 
     def ownership(self) -> list[tuple[A.Owns, str | None]]:
         result: list[tuple[A.Owns, str | None]] = []
@@ -1182,30 +1265,61 @@ _FAST = {
     "number": "(type(v) is D or type(v) is int)",
     "string": "type(v) is str",
     "bool": "(v is True or v is False)",
-    "money": (
-        "(type(v) is dict and len(v) == 2 and type(v.get('amount')) is D "
-        "and type(v.get('currency')) is str)"
-    ),
+    "money": "",
 }
 
 
-def _prepare_source(facts: dict[str, tuple[T, bool, bool]], defaults: dict[str, str]) -> str:
-    lines = ["def prepare(facts):", "    f = {}", "    get = facts.get"]
+def _fast_test(t: T, var: str) -> str | None:
+    """An inline exact-type test of ``var`` (a simple name) against ``t``, or None."""
+    if t.kind in _FAST:
+        return _FAST[t.kind].replace("v", var) if t.kind != "money" else _money_test(var)
+    if t.kind == "datetime":
+        return f"(type({var}) is DT and {var}.tzinfo is not None)"
+    if t.kind == "list" and t.item is not None and t.item.kind == "record" and t.item.fields:
+        # Records in a list: every field is absent, null or already of its type.
+        checks = []
+        for k, (fname, ft) in enumerate(t.item.fields):
+            tmp = f"y{k}"
+            inner = _fast_test(ft, tmp)
+            if inner is None:
+                return None
+            checks.append(f"(({tmp} := x.get({fname!r})) is None or {inner})")
+        cond = " and ".join(["type(x) is dict", *checks])
+        return f"(type({var}) is list and all({cond} for x in {var}))"
+    return None
+
+
+def _money_test(var: str) -> str:
+    return (
+        f"(type({var}) is dict and len({var}) == 2 and type({var}.get('amount')) is D "
+        f"and type({var}.get('currency')) is str)"
+    )
+
+
+def _prepare_lines(
+    facts: dict[str, tuple[T, bool, bool]],
+    defaults: dict[str, str],
+    locals_: dict[str, str] | None,
+) -> list[str]:
+    """Source lines that check and convert the host's facts into the dict ``f`` (and into
+    the given locals): an exact-type test keeps values already in the engine's form, ``C<i>``
+    converts anything else, defaults fill gaps and ``absent(name)`` refuses a missing one."""
+    into_dict = locals_ is None
+    lines = ["f = {}" if into_dict else "f = None", "get = facts.get"]
     for i, (name, (t, optional, _)) in enumerate(facts.items()):
         key = repr(name)
-        fast = _FAST.get(t.kind)
+        # Straight into the rules' locals when given; the trace rebuilds the dict when asked.
+        target = f"f[{key}]" if locals_ is None else locals_.get(name, "x")
+        fast = _fast_test(t, "v")
         convert = f"v if {fast} else C{i}(v, {key})" if fast else f"C{i}(v, {key})"
-        lines.append(f"    v = get({key})")
-        lines.append("    if v is not None:")
-        lines.append(f"        f[{key}] = {convert}")
+        lines += [f"v = get({key})", "if v is not None:", f"    {target} = {convert}", "else:"]
         if name in defaults:
-            lines.append("    else:")
-            lines.append(f"        f[{key}] = {defaults[name]}")
-        elif not optional:
-            lines.append("    else:")
-            lines.append(f"        absent({key})")
-    lines.append("    return f")
-    return "\n".join(lines)
+            lines.append(f"    {target} = {defaults[name]}")
+        elif optional:
+            lines.append(f"    {target} = None" if locals_ is not None else "    pass")
+        else:
+            lines.append(f"    absent({key})")
+    return lines
 
 
 def _lit_value(e: A.Lit) -> Any:

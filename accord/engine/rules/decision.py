@@ -143,6 +143,9 @@ class Decision:
             if row not in rows:
                 rows.append(row)
         lets = dict(zip(self._ruleset.let_names, self._lets, strict=False))
+        # The host's facts, checked and converted again (evaluation is deterministic); the
+        # hot path keeps them only as passed.
+        facts = self._ruleset.prepare_facts(self._facts) if self._facts is not None else {}
         entries: list[dict[str, Any]] = []
         for n, info in enumerate(self._ruleset.units):
             if self._stopped >= 0 and n > self._stopped:
@@ -156,7 +159,7 @@ class Decision:
                 entry["matched_rows"] = matched.get(n, [])
             values: dict[str, Any] = {}
             for label, path in info.reads:
-                root = self._record if path[0] == "rec" else self._facts
+                root = self._record if path[0] == "rec" else facts
                 values[label] = to_json(_lookup(root, path[1:]))
             for name in info.lets:
                 if name in lets:

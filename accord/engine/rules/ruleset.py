@@ -130,7 +130,7 @@ def _convert(value: Any, t: T, path: str) -> Any:
 
 def _convert_any(value: Any) -> Any:
     if isinstance(value, float):
-        raise TypeError("float")
+        raise _fact_error("value", "floats are not exact; pass Decimal or str")
     return value
 
 
@@ -250,9 +250,10 @@ class RuleSet:
         self.compiled = compiled
         ns = namespace()
         ns.update(compiled.namespace)
-        code = compile(compiled.source, f"<rules {self.name}>", "exec")
+        self._code_name = f"<rules {self.name}>"
+        code = compile(compiled.source, self._code_name, "exec")
         exec(code, ns)
-        self._fn: Callable[..., int] = ns["evaluate"]
+        self._fn: Callable[..., tuple[int, Any]] = ns["evaluate"]
         self._ns = ns
         for i, spec in enumerate(self.facts.values()):
             ns[f"C{i}"] = converter(spec.type)
@@ -317,8 +318,37 @@ class RuleSet:
         Raises :class:`~accord.errors.RuleError` (``RULE2xx``) when the record lacks a value
         the rules need, rather than reading it as false.
         """
-        rec = record if type(record) is dict else _dump(record)
-        if type(rec) is not dict and not isinstance(rec, Mapping):
+        rec: Mapping[str, Any] = record if type(record) is dict else self._record_of(record)
+        if facts is None:
+            facts = _NO_FACTS
+        if now is None:
+            now = datetime.now(UTC)
+        elif now.tzinfo is None:
+            raise RuleError(
+                diagnostics=[Diagnostic(code="RULE202", message="'now' must be timezone-aware")]
+            )
+        if self.effective is not None and not self.is_effective(now):
+            self.prepare_facts(facts)  # bad facts are still reported
+            return Decision(self, [], {}, effective=False, stopped=-2)
+        raw: list[tuple[int, int, str, dict[str, Any], str]] = []
+        lets: list[Any] = []
+        fields: dict[str, Any] = {}
+        try:
+            stopped, _ = self._fn(rec, facts, now, fields, raw, lets)
+        except RuleError:
+            raise  # a fact was missing or malformed
+        except Conflict as exc:
+            raise RuleError(
+                diagnostics=[Diagnostic(code="RULE207", message=str(exc), file=self.filename)]
+            ) from None
+        except Exception as exc:  # every failure inside generated code is classified here
+            raise self._fail(exc, rec, self.prepare_facts(facts)) from exc
+        return Decision(self, raw, fields, True, stopped, rec, facts, lets)
+
+    def _record_of(self, record: Any) -> Mapping[str, Any]:
+        """A record as a mapping: pydantic models are dumped; anything else is refused."""
+        rec = _dump(record)
+        if not isinstance(rec, Mapping):
             raise RuleError(
                 diagnostics=[
                     Diagnostic(
@@ -328,35 +358,24 @@ class RuleSet:
                     )
                 ]
             )
-        if now is None:
-            now = datetime.now(UTC)
-        elif now.tzinfo is None:
-            raise RuleError(
-                diagnostics=[Diagnostic(code="RULE202", message="'now' must be timezone-aware")]
-            )
-        try:
-            f = self._prepare(facts or _NO_FACTS)
-        except TypeError:
-            f = self.prepare_facts(facts or _NO_FACTS)  # reports the bad fact
-        if self.effective is not None and not self.is_effective(now):
-            return Decision(self, [], {}, effective=False, stopped=-2)
-        raw: list[tuple[int, int, str, dict[str, Any], str]] = []
-        lets: list[Any] = []
-        fields: dict[str, Any] = {}
-        try:
-            stopped = self._fn(rec, f, now, fields, raw, lets)
-        except Conflict as exc:
-            raise RuleError(
-                diagnostics=[Diagnostic(code="RULE207", message=str(exc), file=self.filename)]
-            ) from None
-        except Exception as exc:  # every failure inside generated code is classified here
-            raise self._fail(exc, rec, f) from exc
-        return Decision(self, raw, fields, True, stopped, rec, f, lets)
+        return rec
+
+    def _unit_of(self, exc: BaseException) -> int:
+        """The unit whose generated code raised ``exc`` (deepest frame of our source)."""
+        unit = -1
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == self._code_name:
+                lineno = tb.tb_lineno
+                if 0 < lineno < len(self.compiled.line_units):
+                    unit = self.compiled.line_units[lineno]
+            tb = tb.tb_next
+        return unit
 
     def _fail(
         self, exc: BaseException, rec: Mapping[str, Any], facts: Mapping[str, Any]
     ) -> RuleError:
-        unit = getattr(exc, "accord_unit", -1)
+        unit = self._unit_of(exc)
         line: int | None = None
         where = "the rules"
         missing: str | None = None

@@ -78,6 +78,10 @@ def nn(v: Any) -> Any:
     return v
 
 
+def miss() -> Any:
+    raise Missing("null value")
+
+
 def sg(obj: Any, key: Any) -> Any:
     """Guarded read: ``obj[key]`` or :data:`MISSING` (absent key, null, out of range)."""
     if obj is MISSING or obj is None:
@@ -480,6 +484,7 @@ def to_json(v: Any) -> Any:
 #: The helpers generated code may call, by name.
 _HELPERS: tuple[str, ...] = (
     "nn",
+    "miss",
     "sg",
     "req",
     "idx",
@@ -550,6 +555,8 @@ def namespace() -> dict[str, Any]:
         "Exception": Exception,
         "type": type,
         "dict": dict,
+        "list": list,
+        "DT": datetime,
         "bmin": min,
         "bmax": max,
     }
