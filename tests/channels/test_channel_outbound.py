@@ -161,3 +161,83 @@ def test_fba_summary_samples_follow_the_fba_inventory_model(corpus: Path) -> Non
         details = payload["inventoryDetails"]
         assert level["available"] == details["fulfillableQuantity"]
         assert level["on_hand"] + level["incoming"] == payload["totalQuantity"]
+
+
+# -- NetSuite: the sales order body matches Oracle's SuiteTalk REST tutorial bodies ----------
+
+NETSUITE_CREATE_BODIES = [
+    "netsuite/orders/rest.salesOrder.case-1-create-your-sales-order.request.2.json",
+    "netsuite/orders/rest.salesOrder.case-1-create-your-sales-order.request.3.json",
+    "netsuite/orders/rest.salesOrder.case-2-apply-promotion-to-sales-order.request.json",
+    "netsuite/orders/rest.salesOrder.case-2-apply-promotion-to-sales-order.request.2.json",
+    "netsuite/orders/rest.salesOrder.case-5-approve-sales-order.request.json",
+]
+# Fields the spec sends beyond the tutorial bodies, all standard sales order fields:
+# externalId (idempotent creation), and per line the channel's price (price level -1, rate).
+NETSUITE_ADDED = {"externalId"}
+NETSUITE_LINE_ADDED = {"price", "rate", "description"}
+# Tutorial fields the spec does not send: promotions need account-specific discount items.
+NETSUITE_NOT_SENT = {"discountitem", "promocode"}
+
+TUTORIAL_ORDER = {
+    "id": "11037",
+    "number": "11037",
+    "channel": "shopify",
+    "placed_at": "2020-06-15T18:00:00Z",
+    "financial_status": "paid",
+    "note": "This is a test memo!",
+    "customer": {"external_ids": {"netsuite": "110"}},
+    "lines": [
+        {
+            "sku": "TEE-ORG-BLK-M",
+            "title": "Test Item",
+            "quantity": 1,
+            "unit_price": {"amount": "28.00", "currency": "USD"},
+        }
+    ],
+}
+
+
+def _netsuite_body() -> dict[str, Any]:
+    from accord.testing.subjects import revive
+
+    order = revive(TUTORIAL_ORDER)
+    validate_record("order", order)
+    body = to_json_form(compiled("netsuite/sales_order.outbound.yaml").apply(order))
+    assert isinstance(body, dict)
+    return body
+
+
+def test_netsuite_sales_order_equals_the_tutorial_body(corpus: Path) -> None:
+    body = _netsuite_body()
+    expected = read_json(
+        corpus / "netsuite/orders/rest.salesOrder.case-1-create-your-sales-order.request.3.json"
+    )
+    # The tutorial writes the date unpadded ("2020-6-15"); NetSuite reads ISO dates too.
+    assert expected.pop("tranDate") == "2020-6-15"
+    assert body.pop("tranDate") == "2020-06-15"
+    (line,) = body["item"]["items"]
+    (documented,) = expected["item"]["items"]
+    assert line["item"] == documented["item"]
+    assert line["quantity"] == documented["quantity"]
+    assert line["description"] == documented["Description"]
+    for key in ("entity", "customForm", "otherrefnum", "memo"):
+        assert body[key] == expected[key], key
+
+
+def test_netsuite_sales_order_sends_only_documented_fields(corpus: Path) -> None:
+    body = _netsuite_body()
+    documented: set[str] = set()
+    documented_line: set[str] = set()
+    for name in NETSUITE_CREATE_BODIES:
+        sample = read_json(corpus / name)
+        documented |= set(sample)
+        for item in sample["item"]["items"]:
+            documented_line |= set(item)
+    assert set(body) <= documented | NETSUITE_ADDED
+    assert documented - set(body) == NETSUITE_NOT_SENT
+    for line in body["item"]["items"]:
+        assert set(line) <= documented_line | NETSUITE_LINE_ADDED
+    # case 5 creates the order approved: a paid order does the same.
+    approved = read_json(corpus / NETSUITE_CREATE_BODIES[4])
+    assert body["orderStatus"] == approved["orderStatus"] == "B"
