@@ -565,18 +565,21 @@ class _Gen:
                 self.emit(ind + 1, f"v = {self.const('K', _coerce_default(rule))}")
             if self.explain:
                 self.emit(ind + 1, "b = -2")
+        present = ind  # where the store goes: a required value is known to be present
         if rule.required:
             self.emit(ind, "if v is None:")
             self.emit(ind + 1, f"raise _required({k}, RID, {prefix}, R)")
-        if len(parts) == 1:
-            self.emit(ind, f"if v is not None: {scope.out}[{parts[0]!r}] = v")
-        elif len(parts) == 2:
-            self.emit(ind, "if v is not None:")
-            self.emit(ind + 1, f"d = {scope.out}.get({parts[0]!r})")
-            self.emit(ind + 1, f"if d.__class__ is not dict: d = {scope.out}[{parts[0]!r}] = {{}}")
-            self.emit(ind + 1, f"d[{parts[1]!r}] = v")
         else:
-            self.emit(ind, f"if v is not None: _put({scope.out}, {parts[:-1]!r}, {parts[-1]!r}, v)")
+            self.emit(ind, "if v is not None:")
+            present = ind + 1
+        if len(parts) == 1:
+            self.emit(present, f"{scope.out}[{parts[0]!r}] = v")
+        elif len(parts) == 2:
+            self.emit(present, f"d = {scope.out}.get({parts[0]!r})")
+            self.emit(present, f"if d.__class__ is not dict: d = {scope.out}[{parts[0]!r}] = {{}}")
+            self.emit(present, f"d[{parts[1]!r}] = v")
+        else:
+            self.emit(present, f"_put({scope.out}, {parts[:-1]!r}, {parts[-1]!r}, v)")
         if self.explain:
             self.emit(ind, f"X.rec({k}, {self.target_expr(scope, parts)}, b, r, v, nt)")
 

@@ -714,8 +714,8 @@ for _kind, _ex in (
         f"convert_{_kind}",
         f"convert_{_kind}(value: decimal, from: {_units}, to: {_units}, places: int = null)"
         " -> decimal",
-        f"Convert a {_kind} between units exactly; `places` rounds (half-even) to that many "
-        "decimals.",
+        f"Convert a {_kind} between units with exact factors (28 significant digits at most); "
+        "`places` rounds half-even to that many decimals.",
         _ex,
         _convert,
         [
