@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import queue
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from starlette.applications import Starlette
@@ -52,6 +53,7 @@ def create_app(
     clock: Clock | None = None,
     ack_timeout: float = 4.0,
     max_body: int = MAX_BODY,
+    max_backlog: int = 10_000,
 ) -> Starlette:
     """Build the webhook app for ``connectors`` (keyed by the project's channel names, which
     are also the URL segment and the channel the engine is told) feeding ``sink``.
@@ -59,7 +61,7 @@ def create_app(
     ``sink`` may be a factory; it is then called once, on the worker thread, at startup.
     """
     clock = clock or SystemClock()
-    worker = SinkWorker(sink)
+    worker = SinkWorker(sink, maxsize=max_backlog)
 
     async def receive(request: Request) -> Response:
         channel = request.path_params["channel"]
@@ -84,7 +86,14 @@ def create_app(
         if event.channel != channel:
             # The project's name for the channel (``shopify-eu``), not the connector's kind.
             event = dataclasses.replace(event, channel=channel)
-        future = worker.submit(event, received_at)
+        try:
+            future = worker.submit(event, received_at)
+        except queue.Full:
+            log.warning("%s webhook %s: the engine is %d events behind", channel,
+                        event.event_id, max_backlog)  # fmt: skip
+            return JSONResponse(
+                {"error": "busy", "event_id": event.event_id}, 503, headers={"Retry-After": "30"}
+            )
         try:
             # shield: on timeout the wait is abandoned, never the queued event itself
             result = await asyncio.wait_for(

@@ -83,9 +83,13 @@ class SinkWorker:
             raise self._startup_error
 
     def submit(self, event: WebhookEvent, received_at: datetime) -> Future[IngestResult]:
-        """Queue one event; the future resolves with the engine's result or exception."""
+        """Queue one event; the future resolves with the engine's result or exception.
+
+        Never blocks: with ``maxsize`` events already waiting it raises :class:`queue.Full`
+        (the server answers 503 and the channel delivers again later).
+        """
         future: Future[IngestResult] = Future()
-        self._queue.put((event, received_at, future))
+        self._queue.put_nowait((event, received_at, future))
         return future
 
     def stop(self, timeout: float = 30.0) -> None:

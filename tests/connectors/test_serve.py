@@ -85,32 +85,65 @@ def connectors() -> dict[str, Any]:
     }
 
 
+def start_server(sink: Any, **kwargs: Any) -> tuple[str, uvicorn.Server, threading.Thread]:
+    app = create_app(connectors(), sink, **kwargs)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))  # loopback, ephemeral port
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, log_level="warning", ws="none", http="h11", lifespan="on", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+def stop_server(server: uvicorn.Server, thread: threading.Thread) -> None:
+    server.should_exit = True
+    thread.join(10)
+
+
+class Switch:
+    """The shared server's sink: forwards to whichever fake engine the current test set."""
+
+    def __init__(self) -> None:
+        self.current = FakeEngine()
+
+    def ingest(self, *args: Any, **kwargs: Any) -> Result:
+        return self.current.ingest(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[tuple[str, Switch]]:
+    switch = Switch()
+    url, server, thread = start_server(switch)
+    yield url, switch
+    stop_server(server, thread)
+
+
 @pytest.fixture
-def serve() -> Iterator[Any]:
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+def serve(shared: tuple[str, Switch]) -> Iterator[Any]:
+    """``serve(engine)`` -> the URL of a server feeding ``engine``: the shared one with the
+    default settings (starting uvicorn is the slow part), a fresh one otherwise."""
+    own: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(engine: FakeEngine, **kwargs: Any) -> str:
-        app = create_app(connectors(), engine, **kwargs)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))  # loopback, ephemeral port
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            app, log_level="warning", ws="none", http="h11", lifespan="on", access_log=False
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{port}"
+        if not kwargs:
+            url, switch = shared
+            switch.current = engine
+            return url
+        url, server, thread = start_server(engine, **kwargs)
+        own.append((server, thread))
+        return url
 
     yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(10)
+    for server, thread in own:
+        stop_server(server, thread)
 
 
 def shopify_delivery(n: int, *, secret: str = SHOPIFY_SECRET) -> tuple[dict[str, str], bytes]:
@@ -135,7 +168,7 @@ def test_valid_delivery_is_processed(serve):
     assert response.status_code == 200
     assert response.json() == {"status": "processed", "event_id": "webhook-1"}
     assert engine.processed == [("shopify", "order", "webhook-1")]
-    assert engine.threads == {"accord-sink"}
+    assert engine.threads == {"accord-sink"}  # the engine is only used on the worker thread
 
 
 def test_bad_signature_is_401_and_nothing_is_processed(serve):
@@ -248,8 +281,8 @@ def test_endpoint_challenge_is_answered_on_get(serve):
 
 
 def test_events_queued_behind_a_slow_engine_are_not_lost_when_acknowledged(serve):
-    engine = FakeEngine(delay=0.2)
-    url = serve(engine, ack_timeout=0.02)
+    engine = FakeEngine(delay=0.1)
+    url = serve(engine, ack_timeout=0.01)
     deliveries = [shopify_delivery(n) for n in range(20, 24)]
     with httpx2.Client(base_url=url, timeout=10) as client, ThreadPoolExecutor(4) as pool:
         responses = list(
@@ -263,3 +296,26 @@ def test_events_queued_behind_a_slow_engine_are_not_lost_when_acknowledged(serve
     while len(engine.processed) < 4 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert sorted(e for _, _, e in engine.processed) == [f"webhook-{n}" for n in range(20, 24)]
+
+
+def test_a_full_backlog_answers_503_without_blocking(serve):
+    engine = FakeEngine(delay=0.15)
+    url = serve(engine, ack_timeout=0.01, max_backlog=1)
+    deliveries = [shopify_delivery(n) for n in range(30, 36)]
+    with httpx2.Client(base_url=url, timeout=10) as client, ThreadPoolExecutor(6) as pool:
+        responses = list(
+            pool.map(
+                lambda d: client.post("/webhooks/shopify", headers=d[0], content=d[1]),
+                deliveries,
+            )
+        )
+    codes = [r.status_code for r in responses]
+    assert set(codes) <= {202, 503}
+    assert codes.count(503) >= 1
+    busy = [r for r in responses if r.status_code == 503]
+    assert all(r.headers["Retry-After"] == "30" for r in busy)
+    accepted = sorted(r.json()["event_id"] for r in responses if r.status_code == 202)
+    deadline = time.monotonic() + 10
+    while len(engine.processed) < len(accepted) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sorted(e for _, _, e in engine.processed) == accepted
