@@ -1,8 +1,9 @@
 """Mapping specs: declarative YAML compiled to fast Python that turns payloads into records.
 
-The stages, in order: :func:`load_spec` (YAML with positions -> :class:`MappingSpec`),
-:func:`compile_mapping` (generated Python -> :class:`CompiledMapping`),
-:meth:`CompiledMapping.apply` (dict in, dict out) and :meth:`CompiledMapping.explain`.
+The stages, in order: :func:`load_spec` (YAML with positions -> :class:`MappingSpec`;
+:func:`spec_from_yaml` for text), :func:`compile_mapping` (generated Python ->
+:class:`CompiledMapping`), :meth:`CompiledMapping.apply` (dict in, dict out) and
+:meth:`CompiledMapping.explain`.
 :class:`DriftRecorder` reports payload fields no spec consumed; :class:`MappingCatalog` finds
 the spec for a channel, entity and direction. See ``docs/mapping-language.md``.
 
@@ -29,6 +30,7 @@ from accord.engine.mapping.spec import (
     SourcePath,
     TransformCall,
     load_spec,
+    spec_from_yaml,
 )
 from accord.engine.mapping.transforms import TRANSFORMS, Transform
 
@@ -51,4 +53,5 @@ __all__ = [
     "UnmappedPath",
     "compile_mapping",
     "load_spec",
+    "spec_from_yaml",
 ]
