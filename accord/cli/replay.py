@@ -198,7 +198,8 @@ def run(args: argparse.Namespace) -> int:
                 process = _direct_processor(args, facts, now)
         except AccordError as exc:
             print_diagnostics(error_diagnostics(exc))
-            return EXIT_PROBLEMS if not exc.code.startswith(("YAML", "CLI", "PRJ0")) else 3
+            # a config that does not parse is unreadable input; one that is wrong is a problem
+            return EXIT_INTERNAL if exc.code.startswith(("YAML", "CLI")) else EXIT_PROBLEMS
         sink = _Sink(args.out, stack)
         bar = stack.enter_context(Progress(total=None, label="replay"))
         for root, item in _payloads(args.paths):
