@@ -10,6 +10,7 @@ import json
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import httpx2
 import pytest
@@ -19,8 +20,11 @@ from hypothesis import strategies as st
 from accord.clock import FrozenClock
 from accord.connectors import (
     CONNECTORS,
+    MemoryCheckpoints,
     RetryPolicy,
+    ShopifyConnector,
     StaticSecrets,
+    backfill,
     classify_status,
     parse_retry_after,
 )
@@ -184,3 +188,116 @@ def test_ebay_forged_signatures_are_auth_errors(kid, signature, body):
     with pytest.raises(AuthError) as info:
         INSTANCES["ebay"].verify_webhook({"X-EBAY-SIGNATURE": header}, body)
     assert info.value.code == "CONN011"
+
+
+# -- backfill and recorder invariants -----------------------------------------------------
+
+
+class _Crash(Exception):
+    pass
+
+
+class _Engine:
+    def __init__(self) -> None:
+        self.seen: set[str | None] = set()
+        self.processed: list[str | None] = []
+        self.budget: int | None = None
+
+    def ingest(self, channel, entity, payload, *, event_id=None, received_at=None):
+        if self.budget is not None:
+            if self.budget == 0:
+                raise _Crash
+            self.budget -= 1
+        if event_id in self.seen:
+            return SimpleNamespace(status="duplicate")
+        self.seen.add(event_id)
+        self.processed.append(event_id)
+        return SimpleNamespace(status="processed")
+
+
+def _paged_shop(total: int, per_page: int) -> ShopifyConnector:
+    base = "https://acme.myshopify.com/admin/api/2026-01"
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        start = int(request.url.params.get("page_info", 0))
+        items = [{"id": n, "updated_at": "t"} for n in range(start, min(start + per_page, total))]
+        headers = {}
+        if start + per_page < total:
+            headers["Link"] = f'<{base}/orders.json?page_info={start + per_page}>; rel="next"'
+        return httpx2.Response(200, json={"orders": items}, headers=headers)
+
+    return ShopifyConnector(
+        httpx2.Client(transport=httpx2.MockTransport(handler)),
+        secrets=StaticSecrets({"SHOPIFY_SHOP": "acme.myshopify.com", "SHOPIFY_ACCESS_TOKEN": "t"}),
+        clock=CLOCK,
+        sleep=lambda s: None,
+    )
+
+
+@given(
+    total=st.integers(0, 25),
+    per_page=st.integers(1, 6),
+    crashes=st.lists(st.integers(0, 12), max_size=4),
+)
+def test_backfill_with_crashes_anywhere_processes_each_record_once(total, per_page, crashes):
+    shop = _paged_shop(total, per_page)
+    checkpoints = MemoryCheckpoints()
+    engine = _Engine()
+    for budget in [*crashes, None]:  # each run dies after `budget` records; the last finishes
+        engine.budget = budget
+        try:
+            report = backfill(shop, "order", engine, since=None, checkpoints=checkpoints)
+        except _Crash:
+            continue
+        assert report.finished
+        break
+    assert engine.processed == [f"shopify:order:{n}:t" for n in range(total)]
+
+
+_SECRET_VALUES = ["shpat_property_secret_1", "refresh-property-secret-2"]
+
+
+@given(
+    body=st.recursive(
+        st.none() | st.integers() | st.sampled_from(_SECRET_VALUES) | st.text(max_size=10),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(["id", "note", "token", "email", "nested", "value"]),
+                children,
+                max_size=3,
+            )
+        ),
+        max_leaves=12,
+    ),
+    where=st.sampled_from(["request", "response", "query"]),
+)
+def test_recordings_never_contain_a_known_secret(body, where):
+    from accord.connectors.recorder import RecordingTransport
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json=body if where == "response" else {"ok": True})
+
+    recorder = RecordingTransport(httpx2.MockTransport(handler))
+    shop = ShopifyConnector(
+        httpx2.Client(transport=recorder),
+        secrets=StaticSecrets(
+            {
+                "SHOPIFY_SHOP": "acme.myshopify.com",
+                "SHOPIFY_ACCESS_TOKEN": _SECRET_VALUES[0],
+                "SHOPIFY_WEBHOOK_SECRET": _SECRET_VALUES[1],
+            }
+        ),
+        clock=CLOCK,
+    )
+    recorder.watch(shop)
+    shop.secret("SHOPIFY_WEBHOOK_SECRET")  # read, hence known to the redactor
+    if where == "request":
+        shop.call("POST", "https://acme.myshopify.com/x.json", json_body={"data": body})
+    elif where == "query":
+        shop.call("GET", "https://acme.myshopify.com/x.json", params={"q": json.dumps(body)})
+    else:
+        shop.call("GET", "https://acme.myshopify.com/x.json")
+    text = json.dumps(recorder.interactions)
+    for secret in _SECRET_VALUES:
+        assert secret not in text
