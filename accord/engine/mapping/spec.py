@@ -932,8 +932,9 @@ class _SpecBuilder:
 
         if as_ == "money" and currency is None and ok:
             pass  # the currency may come from the value itself ({Amount, CurrencyCode}, *_set)
-        if as_ is not None and as_ != "money" and "default" in body and ok:
-            ok = self.check_default(doc, body, as_, tz, fmt, epoch, pointer)
+        for key in ("default", "value"):
+            if as_ is not None and key in body and ok:
+                ok = self.check_literal(doc, body, key, as_, tz, fmt, epoch, pointer)
 
         if not ok:
             return None
@@ -969,33 +970,38 @@ class _SpecBuilder:
             use=use,
         )
 
-    def check_default(
+    def check_literal(
         self,
         doc: _Doc,
         body: dict[str, Any],
+        key: str,
         as_: str,
         tz: Any,
         fmt: Any,
         epoch: Any,
         pointer: str,
     ) -> bool:
-        default = body["default"]
-        if default is None:
+        """A `default:` or `value:` that `as:` refuses would fail every record: refuse the spec."""
+        literal = body[key]
+        if literal is None:
             return True
         try:
             if as_ == "datetime":
-                coerce.make_datetime(tz, fmt=fmt, epoch=epoch)(default)
+                coerce.make_datetime(tz, fmt=fmt, epoch=epoch)(literal)
             elif as_ == "date":
-                coerce.make_date(tz, fmt=fmt, epoch=epoch)(default)
+                coerce.make_date(tz, fmt=fmt, epoch=epoch)(literal)
+            elif as_ == "money":
+                # The currency may only be known at run time: check the amount's shape here.
+                coerce.make_money(body.get("money"), "XXX")(literal, None, None)
             else:
                 {
                     "string": coerce.to_string,
                     "int": coerce.to_int,
                     "decimal": coerce.to_decimal,
                     "bool": coerce.to_bool,
-                }[as_](default)
+                }[as_](literal)
         except coerce.FieldFailure as exc:
-            self.error(doc, "MAP009", f"`default:` {exc.message}", f"{pointer}/default")
+            self.error(doc, "MAP009", f"`{key}:` {exc.message}", f"{pointer}/{key}")
             return False
         return True
 
