@@ -24,10 +24,11 @@ it again.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -134,6 +135,26 @@ class Result:
         )
         return out
 
+    def stored_json(self, record_json: str) -> str:
+        """The form kept for duplicates: the record's JSON is spliced in, not re-encoded, and
+        decisions keep outcomes and reasons (the trace is rebuilt by ``accord explain``)."""
+        head = _json.dumps(
+            {
+                "status": self.status,
+                "channel": self.channel,
+                "entity": self.entity,
+                "event_id": self.event_id,
+                "record_id": self.record_id,
+                "version": self.version,
+                "decisions": {k: _decision_light(v) for k, v in self.decisions.items()},
+                "outbound": self.outbound,
+                "ledger": self.ledger,
+                "diagnostics": [d.to_dict() for d in self.diagnostics],
+                "dlq_id": self.dlq_id,
+            }
+        )
+        return f'{head[:-1]},"record":{record_json}}}'
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, status: str | None = None) -> Result:
         return cls(
@@ -150,6 +171,19 @@ class Result:
             dlq_id=data.get("dlq_id"),
             version=data.get("version"),
         )
+
+
+def _decision_light(decision: Any) -> Any:
+    outcomes = getattr(decision, "outcomes", None)
+    if outcomes is None or not hasattr(decision, "fields_set"):
+        return _decision_dict(decision)
+    return {
+        "ruleset": getattr(decision, "ruleset", None),
+        "version": getattr(decision, "version", None),
+        "outcomes": [o.to_dict() if hasattr(o, "to_dict") else o for o in outcomes],
+        "fields": decision.fields_set,
+        "reasons": list(getattr(decision, "reasons", [])),
+    }
 
 
 def _decision_dict(decision: Any) -> Any:
@@ -288,6 +322,7 @@ class Engine:
         self._validator = validator
         # An OwnershipPolicy (``check_write(system, entity, fields, record, now=)``) or None.
         self._ownership = ownership
+        self._synced = [ch for ch in project.channels.values() if ch.inventory_sync]
         self._inbound: dict[tuple[str, str], MappingLike | AccordError] = {}
         self._outbound: dict[tuple[str, str], MappingLike | AccordError] = {}
         self._lock = threading.Lock()
@@ -516,7 +551,13 @@ class Engine:
                 raise _Failure(exc) from exc
             p.record = record
             p.updated_at = _parse_ts(record.get("updated_at"))
-            p.hash = _json.content_hash(record)
+            if p.updated_at is None:
+                # No timestamp to order versions by: identical payload text is the duplicate
+                # test (the payload's own text, no re-encoding).
+                text = p.raw if p.raw is not None else _payload_text(payload)
+                p.hash = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+            else:
+                p.hash = "-"
         except _Failure as failure:
             p.failure = failure
         except Exception as exc:  # a bug in a stage must not lose the event: dead-letter it
@@ -547,9 +588,11 @@ class Engine:
                 return Result.from_dict(_json.loads(seen[1]), status=DUPLICATE)
             return self._dead_letter(tx, p)
         try:
-            with tx.savepoint():
-                return self._apply_ok(tx, p)
+            return self._apply_ok(tx, p)
         except _Failure as failure:
+            # Stages that can fail all run before the first state write, so undoing the
+            # event's claim is all it takes (cheaper than a savepoint per event).
+            tx.release_event(p.event_key)
             p.failure = failure
             return self._dead_letter(tx, p)
 
@@ -629,7 +672,9 @@ class Engine:
             except AccordError as exc:
                 raise _Failure(exc) from exc
         ops, diags, touched = self._ledger(tx, p, record, stored, order_ref, now)
-        outbound.update(self._inventory_updates(tx, touched, now_dt))
+        updates, warnings = self._inventory_updates(tx, touched, now_dt)
+        outbound.update(updates)
+        diags.extend(warnings)
         data = _json.dumps(record)
         tx.put_record(
             entity=p.target, record_id=p.record_id, channel=p.channel, external_id=p.external_id,
@@ -660,7 +705,7 @@ class Engine:
             record_id=p.record_id, record=record, decisions=decisions, outbound=outbound,
             ledger=ops, diagnostics=diags, version=version,
         )  # fmt: skip
-        tx.finish_event(p.event_key, p.record_id, PROCESSED, _json.dumps(result.to_dict()))
+        tx.finish_event(p.event_key, p.record_id, PROCESSED, result.stored_json(data))
         tx.resolve_dead_letter_for_event(p.event_key)
         return result
 
@@ -753,7 +798,7 @@ class Engine:
             status=verdict, channel=p.channel, entity=p.entity, event_id=p.event_id,
             record_id=p.record_id, record=current, diagnostics=diags, version=version,
         )  # fmt: skip
-        tx.finish_event(p.event_key, p.record_id, verdict, _json.dumps(result.to_dict()))
+        tx.finish_event(p.event_key, p.record_id, verdict, result.stored_json(_json.dumps(current)))
         return result
 
     # -- ledger effects --------------------------------------------------------------------
@@ -878,47 +923,49 @@ class Engine:
         ]  # fmt: skip
         return ops, diags, {op["sku"] for op in ops if op["op"] != "short"}
 
-    def _inventory_updates(self, tx: Tx, skus: set[str], now: datetime) -> dict[str, Any]:
-        """Available-to-sell per inventory-synced channel for every SKU the event moved."""
-        if not skus:
-            return {}
+    def _inventory_updates(
+        self, tx: Tx, skus: set[str], now: datetime
+    ) -> tuple[dict[str, Any], list[Diagnostic]]:
+        """Available-to-sell per inventory-synced channel for every SKU the event moved, and
+        the warnings of buffer rules that could not decide (their channel's fixed
+        ``buffer_stock`` is used instead)."""
         out: dict[str, Any] = {}
-        buffer_pack = self.project.inventory.buffer_rules
-        ruleset = self._rulesets.get(buffer_pack) if buffer_pack else None
-        if buffer_pack and ruleset is None:
-            raise _Failure(
-                AccordError(
-                    diagnostics=[_diag("RUN005", f"rule pack {buffer_pack!r} is not loaded")]
-                )
-            )
-        for ch in self.project.channels.values():
-            if not ch.inventory_sync:
-                continue
+        warnings: list[Diagnostic] = []
+        if not skus or not self._synced:
+            return out, warnings
+        pack_name = self.project.inventory.buffer_rules
+        ruleset = self._rulesets.get(pack_name) if pack_name else None
+        pack = self.project.rule_packs.get(pack_name) if pack_name else None
+        if pack_name and ruleset is None:
+            warnings.append(_diag("RUN005", f"rule pack {pack_name!r} is not loaded",
+                                  severity=Severity.WARNING))  # fmt: skip
+        pool = tx.available(skus)
+        for ch in self._synced:
             updates = []
-            for sku in sorted(skus):
-                available = sum(lv.available for lv in tx.levels(sku))
-                ats = max(available - ch.buffer_stock, 0)
-                reason = None
+            for sku, available in pool.items():
+                fixed = max(available - ch.buffer_stock, 0)
+                update: dict[str, Any] = {"sku": sku, "available": fixed, "channel": ch.name}
                 if ruleset is not None:
-                    pack = self.project.rule_packs.get(buffer_pack or "")
                     facts = {**(pack.facts if pack else {}), **ch.facts, "sku": sku,
                              "channel": ch.name, "available": available,
                              "buffer": ch.facts.get("buffer", ch.buffer_stock)}  # fmt: skip
                     try:
                         decision = ruleset.evaluate({}, facts=facts, now=now)
                     except AccordError as exc:
-                        raise _Failure(exc) from exc
-                    fields = getattr(decision, "fields_set", None) or {}
-                    if "publish_quantity" in fields:
-                        ats = max(int(fields["publish_quantity"]), 0)
-                    reasons = getattr(decision, "reasons", None)
-                    reason = reasons[0] if reasons else None
-                update: dict[str, Any] = {"sku": sku, "available": ats, "channel": ch.name}
-                if reason:
-                    update["reason"] = reason
+                        # The stock moves stand; only this publication falls back.
+                        warnings.extend(
+                            replace(d, severity=Severity.WARNING) for d in exc.diagnostics
+                        )
+                    else:
+                        fields = getattr(decision, "fields_set", None) or {}
+                        if "publish_quantity" in fields:
+                            update["available"] = max(int(fields["publish_quantity"]), 0)
+                        reasons = getattr(decision, "reasons", None)
+                        if reasons:
+                            update["reason"] = reasons[0]
                 updates.append(update)
             out[f"{ch.name}.inventory_level"] = updates
-        return out
+        return out, warnings
 
 
 def _enqueue_rows(tx: Tx, *, rows: list[tuple[str, str, str, str | None, str, str | None]]) -> int:

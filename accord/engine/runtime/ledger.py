@@ -55,6 +55,7 @@ def reserve_order(
     PostgreSQL deadlocks between two orders for the same SKUs).
     """
     ops: list[Op] = []
+    rows: list[Reservation] = []
     for key, sku, qty in sorted(lines, key=lambda x: (x[1], x[0])):
         if qty <= 0:
             continue
@@ -64,11 +65,12 @@ def reserve_order(
                 placed = loc
                 break
         if placed is None:
-            tx.put_reservation(Reservation(order_id, key, sku, locations[0], 0, 0, 0, qty))
+            rows.append(Reservation(order_id, key, sku, locations[0], 0, 0, 0, qty))
             ops.append(_op("short", sku, locations[0], qty, order_id))
         else:
-            tx.put_reservation(Reservation(order_id, key, sku, placed, qty, 0, 0, 0))
+            rows.append(Reservation(order_id, key, sku, placed, qty, 0, 0, 0))
             ops.append(_op("reserve", sku, placed, qty, order_id))
+    tx.put_reservations(rows)
     return ops
 
 
@@ -154,8 +156,7 @@ def apply_count(
 
 def available_to_sell(tx: Tx, sku: str, buffer: int) -> int:
     """Units a channel may sell: available at every location, minus its buffer, never < 0."""
-    total = sum(level.available for level in tx.levels(sku))
-    return max(total - buffer, 0)
+    return max(tx.available([sku])[sku] - buffer, 0)
 
 
 def refund_facts(tx: Tx, order_id: str, currency: str | None) -> dict[str, Any]:

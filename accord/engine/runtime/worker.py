@@ -233,8 +233,11 @@ def run_workers(
         else:
             # fork where the platform has it: workers start without re-importing accord and
             # recompiling every spec; each still opens its own engine and store connection.
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            ctx = multiprocessing.get_context(method)
+            ctx = (
+                multiprocessing.get_context("fork")
+                if "fork" in multiprocessing.get_all_start_methods()
+                else multiprocessing.get_context("spawn")
+            )
             procs = []
             for i in range(workers):
                 recv, send = ctx.Pipe(duplex=False)

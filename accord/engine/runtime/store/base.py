@@ -23,7 +23,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
@@ -211,8 +211,15 @@ class QueueItem:
 
 
 def iso(at: datetime) -> str:
-    """ISO-8601 UTC with ``Z``: lexically ordered, so the store can compare timestamps."""
-    return str(_json.to_jsonable(at))
+    """ISO-8601 UTC with ``Z``: lexically ordered, so the store can compare timestamps.
+
+    >>> from datetime import timezone, timedelta
+    >>> iso(datetime(2026, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5))))
+    '2026-03-02T04:30:00Z'
+    """
+    if at.tzinfo is None:
+        return at.isoformat()
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @lru_cache(maxsize=512)
@@ -223,13 +230,27 @@ def _to_format_style(sql: str) -> str:
 class Tx:
     """One open transaction. Obtain it from :meth:`Store.transaction`."""
 
-    __slots__ = ("_conn", "_pg", "_sp", "dialect")
+    __slots__ = ("_conn", "_deferred", "_pg", "_sp", "dialect")
 
     def __init__(self, conn: _Connection, dialect: str) -> None:
         self._conn = conn
         self.dialect = dialect
         self._pg = dialect == "postgresql"
         self._sp = 0
+        # Append-only writes nobody reads back in the same transaction (ledger lines, audit
+        # entries, event results) are sent as one executemany per statement at commit.
+        self._deferred: dict[str, list[Sequence[Any]]] = {}
+
+    def defer(self, sql: str, params: Sequence[Any]) -> None:
+        """Queue a write for :meth:`flush` (called before commit and before reads that need
+        it)."""
+        self._deferred.setdefault(sql, []).append(params)
+
+    def flush(self) -> None:
+        """Send every deferred write now, in the order the statements were first deferred."""
+        while self._deferred:
+            sql = next(iter(self._deferred))
+            self.executemany(sql, self._deferred.pop(sql))
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -285,19 +306,28 @@ class Tx:
         return cur.rowcount == 1
 
     def finish_event(self, event_key: str, record_id: str | None, status: str, result: str) -> None:
-        self.execute(
+        self.defer(
             "UPDATE accord_events SET record_id = ?, status = ?, result = ? WHERE event_key = ?",
             (record_id, status, result, event_key),
         )
 
+    def release_event(self, event_key: str) -> None:
+        """Undo :meth:`claim_event` for an event that failed in this transaction."""
+        self.execute(
+            "DELETE FROM accord_events WHERE event_key = ? AND status = 'processing'",
+            (event_key,),
+        )
+
     def event_result(self, event_key: str) -> tuple[str, str | None] | None:
         """``(status, result JSON)`` of a processed event, or None."""
+        self.flush()
         row = self.execute(
             "SELECT status, result FROM accord_events WHERE event_key = ?", (event_key,)
         ).fetchone()
         return None if row is None else (row[0], row[1])
 
     def count_events(self) -> int:
+        self.flush()
         return int(self.execute("SELECT COUNT(*) FROM accord_events").fetchone()[0])
 
     # -- records (idempotency by natural key) ----------------------------------------------
@@ -359,7 +389,7 @@ class Tx:
 
     def _ledger(self, sku: str, location: str, op: str, qty: int, ref: str | None, ek: str | None,
                 now: str) -> None:  # fmt: skip
-        self.execute(
+        self.defer(
             "INSERT INTO accord_inventory_ledger (sku, location, op, qty, ref, event_key, at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (sku, location, op, qty, ref, ek, now),
@@ -444,6 +474,21 @@ class Tx:
         rows = self.execute(sql + " ORDER BY sku, location", params).fetchall()
         return [InventoryLevel(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
+    def available(self, skus: Iterable[str]) -> dict[str, int]:
+        """Units available (on hand minus reserved, never below 0 per location) per SKU."""
+        wanted = sorted(set(skus))
+        out = dict.fromkeys(wanted, 0)
+        if not wanted:
+            return out
+        marks = ", ".join("?" * len(wanted))
+        rows = self.execute(
+            "SELECT sku, SUM(CASE WHEN on_hand > reserved THEN on_hand - reserved ELSE 0 END)"
+            f" FROM accord_inventory WHERE sku IN ({marks}) GROUP BY sku",
+            wanted,
+        ).fetchall()
+        out.update((r[0], int(r[1])) for r in rows)
+        return out
+
     def locations_for(self, sku: str) -> list[str]:
         rows = self.execute(
             "SELECT location FROM accord_inventory WHERE sku = ? ORDER BY location", (sku,)
@@ -452,6 +497,7 @@ class Tx:
 
     def ledger_entries(self, sku: str | None = None) -> list[tuple[str, str, str, int, str | None]]:
         """``(sku, location, op, qty, ref)`` in the order they were written."""
+        self.flush()
         sql = "SELECT sku, location, op, qty, ref FROM accord_inventory_ledger"
         params: tuple[Any, ...] = ()
         if sku is not None:
@@ -472,14 +518,17 @@ class Tx:
         return [Reservation(r[0], r[1], r[2], r[3], *(int(x) for x in r[4:8])) for r in rows]
 
     def put_reservation(self, r: Reservation) -> None:
-        self.execute(
+        self.put_reservations([r])
+
+    def put_reservations(self, rows: Iterable[Reservation]) -> None:
+        self.executemany(
             "INSERT INTO accord_reservations (order_id, line, sku, location, outstanding,"
             " committed, released, short) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (order_id, line) DO UPDATE SET outstanding = excluded.outstanding,"
             " committed = excluded.committed, released = excluded.released,"
             " short = excluded.short",
-            (r.order_id, r.line, r.sku, r.location, r.outstanding, r.committed, r.released,
-             r.short),
+            [(r.order_id, r.line, r.sku, r.location, r.outstanding, r.committed, r.released,
+              r.short) for r in rows],
         )  # fmt: skip
 
     # -- refund ledger -----------------------------------------------------------------------
@@ -550,6 +599,7 @@ class Tx:
         now: str,
     ) -> int:
         """Keep a failure; a repeat failure of the same event bumps its attempt count."""
+        self.flush()
         diags = _json.dumps([d.to_dict() for d in diagnostics])
         row = self.execute(
             "INSERT INTO accord_dead_letters (event_key, channel, entity, event_id, record_id,"
@@ -581,6 +631,7 @@ class Tx:
     )
 
     def dead_letters(self, status: str | None = "open") -> list[DeadLetter]:
+        self.flush()
         if status is None:
             rows = self.execute(self._DLQ_COLS + " ORDER BY id").fetchall()
         else:
@@ -590,10 +641,12 @@ class Tx:
         return [self._dead_letter(r) for r in rows]
 
     def dead_letter(self, dlq_id: int) -> DeadLetter | None:
+        self.flush()
         row = self.execute(self._DLQ_COLS + " WHERE id = ?", (dlq_id,)).fetchone()
         return None if row is None else self._dead_letter(row)
 
     def dead_letter_for_event(self, event_key: str) -> DeadLetter | None:
+        self.flush()
         row = self.execute(self._DLQ_COLS + " WHERE event_key = ?", (event_key,)).fetchone()
         return None if row is None else self._dead_letter(row)
 
@@ -605,7 +658,7 @@ class Tx:
         return cur.rowcount == 1
 
     def resolve_dead_letter_for_event(self, event_key: str) -> None:
-        self.execute(
+        self.defer(
             "UPDATE accord_dead_letters SET status = 'resolved' WHERE event_key = ?"
             " AND status = 'open'",
             (event_key,),
@@ -614,19 +667,18 @@ class Tx:
     # -- audit trail -------------------------------------------------------------------------
 
     def add_audit(self, entries: Iterable[AuditEntry]) -> None:
-        self.executemany(
+        sql = (
             "INSERT INTO accord_audit (record_id, entity, action, at, source_system, event_id,"
             " mapping_id, mapping_version, rule_versions, reasons, details)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                (e.record_id, e.entity, e.action, e.at, e.source_system, e.event_id,
-                 e.mapping_id, e.mapping_version, _json.dumps(e.rule_versions),
-                 _json.dumps(e.reasons), _json.dumps(e.details))
-                for e in entries
-            ),
-        )  # fmt: skip
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        for e in entries:
+            self.defer(sql, (e.record_id, e.entity, e.action, e.at, e.source_system, e.event_id,
+                             e.mapping_id, e.mapping_version, _json.dumps(e.rule_versions),
+                             _json.dumps(e.reasons), _json.dumps(e.details)))  # fmt: skip
 
     def audit(self, record_id: str) -> list[AuditEntry]:
+        self.flush()
         rows = self.execute(
             "SELECT id, record_id, entity, action, at, source_system, event_id, mapping_id,"
             " mapping_version, rule_versions, reasons, details FROM accord_audit"
@@ -771,20 +823,27 @@ class Store:
     # -- transactions ------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def transaction(self, *, readonly: bool = False) -> Iterator[Tx]:
         """One transaction: committed when the block ends, rolled back when it raises.
 
-        Database errors leave as :class:`~accord.errors.StoreError` (``error_class``
-        ``transient`` for lock timeouts, deadlocks and lost connections).
+        ``readonly=True`` never waits for writers (SQLite readers see the last commit in WAL
+        mode; PostgreSQL runs ``READ ONLY``). Database errors leave as
+        :class:`~accord.errors.StoreError` (``error_class`` ``transient`` for lock timeouts,
+        deadlocks and lost connections).
         """
         conn = self._conn()
+        begin = self._begin
+        if readonly:
+            begin = "BEGIN" if self.dialect == "sqlite" else "BEGIN READ ONLY"
         try:
-            conn.execute(self._begin)
+            conn.execute(begin)
         except self._db_errors as exc:
             self._drop_broken(conn)
             raise self._error(exc, "STORE003", "cannot begin a transaction") from exc
         try:
-            yield Tx(conn, self.dialect)
+            tx = Tx(conn, self.dialect)
+            yield tx
+            tx.flush()
         except self._db_errors as exc:
             self._rollback(conn)
             raise self._error(exc, "STORE004", "the store refused a statement") from exc
