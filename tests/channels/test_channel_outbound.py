@@ -9,6 +9,7 @@ the outbound specs must reproduce exactly.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,38 @@ def _document(corpus: Path, schema_file: str) -> dict[str, Any]:
     return doc
 
 
+def openapi3(node: Any) -> Any:
+    """Read an OpenAPI 3.0 schema the way OpenAPI defines it, for a JSON Schema validator.
+
+    Two OpenAPI 3.0 rules differ from JSON Schema: keywords beside a ``$ref`` are ignored, and
+    ShipBob's generated document also puts ``additionalProperties: false`` on every node,
+    including ``allOf``/``oneOf`` wrappers that declare no properties (which, read as JSON
+    Schema, would refuse every property). So: siblings of ``$ref`` are dropped, and
+    ``additionalProperties`` is kept only where the node declares its ``properties``; an
+    ``allOf`` whose node already lists every property is redundant and dropped.
+    """
+    if isinstance(node, list):
+        return [openapi3(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return {"$ref": node["$ref"]}
+    out = {k: openapi3(v) for k, v in node.items()}
+    if "properties" not in out:
+        out.pop("additionalProperties", None)
+    elif "allOf" in out:
+        out.pop("allOf")
+    return out
+
+
 def validator(corpus: Path, schema_file: str, definition: str) -> jsonschema.Draft7Validator:
     """A validator for one definition of a Swagger 2.0 or OpenAPI 3 document."""
     doc = _document(corpus, schema_file)
     if "definitions" in doc:  # Swagger 2.0 (Amazon SP-API models)
         schema = {"$ref": f"#/definitions/{definition}", "definitions": doc["definitions"]}
     else:  # OpenAPI 3 (eBay, ShipBob)
-        schema = {"$ref": f"#/components/schemas/{definition}", "components": doc["components"]}
+        components = openapi3(doc["components"])
+        schema = {"$ref": f"#/components/schemas/{definition}", "components": components}
     return jsonschema.Draft7Validator(schema)
 
 
@@ -241,3 +267,49 @@ def test_netsuite_sales_order_sends_only_documented_fields(corpus: Path) -> None
     # case 5 creates the order approved: a paid order does the same.
     approved = read_json(corpus / NETSUITE_CREATE_BODIES[4])
     assert body["orderStatus"] == approved["orderStatus"] == "B"
+
+
+# -- ShipBob: the order body validates against ShipBob's OpenAPI document -------------------
+
+
+def wire_form(value: Any) -> Any:
+    """The payload as it goes on the wire: like the JSON form, but amounts stay numbers
+    (ShipBob's prices are JSON numbers; jsonschema accepts Decimal as a number)."""
+    if isinstance(value, dict):
+        return {k: wire_form(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [wire_form(v) for v in value]
+    if isinstance(value, Decimal):
+        return value
+    return to_json_form(value)
+
+
+@pytest.mark.parametrize(
+    ("channel", "spec"),
+    [("shopify", "shopify/order.inbound.yaml"), ("woocommerce", "woocommerce/order.inbound.yaml")],
+)
+def test_shipbob_order_from_other_channels_validates(channel: str, spec: str, corpus: Path) -> None:
+    check = validator(corpus, "shipbob/schemas/openapi-2026-01.json", "Orders.CreateOrderModel")
+    for sample in samples(channel, "order"):
+        order = canonical(spec, read_json(sample))
+        body = wire_form(compiled("shipbob/order.outbound.yaml").apply(order))
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in check.iter_errors(body)]
+        assert errors == [], sample.name
+        assert body["reference_id"] == f"{order['channel']}-{order['id']}"
+        assert [p["reference_id"] for p in body["products"]] == [li["sku"] for li in order["lines"]]
+
+
+def test_the_shipbob_schema_check_catches_a_bad_order(corpus: Path) -> None:
+    check = validator(corpus, "shipbob/schemas/openapi-2026-01.json", "Orders.CreateOrderModel")
+    bad = {
+        "reference_id": "x",
+        "type": "Retail",
+        "shipping_method": "Standard",
+        "recipient": {"name": "A", "nickname": "B", "address": {"address1": "1 St"}},
+        "products": [{"reference_id": "SKU", "quantity": 1}],
+    }
+    messages = sorted(e.message for e in check.iter_errors(bad))
+    assert any("'Retail' is not one of" in m for m in messages)
+    assert any("'nickname' was unexpected" in m for m in messages)
+    assert any("is not valid under any of the given schemas" in m for m in messages)
+    assert len(messages) == 4, messages
