@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from accord.clock import Clock
 from accord.diagnostics import Diagnostic
 from accord.errors import AuthError, ConnectorError, QuotaError
 
-from .base import Connector, Page, Reply, WebhookEvent, loads
+from .base import Connector, Page, Reply, WebhookEvent, as_number, loads
 from .oauth import TokenCache
 from .ratelimit import TokenBucket
 from .retry import RetryPolicy, Sleep
@@ -131,8 +130,7 @@ class AmazonConnector(Connector):
         if not isinstance(token, str) or not token:
             raise self.malformed_reply(reply, _LWA_OPERATION, "no access_token")
         self.redactor.add(token)
-        expires_in = data.get("expires_in", 3600)
-        self.token.store(token, expires_in=float(expires_in))
+        self.token.store(token, expires_in=as_number(data.get("expires_in"), 3600.0))
         return token
 
     def prepare(self, request: httpx2.Request) -> httpx2.Request:
@@ -166,8 +164,7 @@ class AmazonConnector(Connector):
         limit = reply.headers.get("x-amzn-ratelimit-limit")
         if limit and operation != _LWA_OPERATION:
             # An unreadable header keeps the documented default.
-            with contextlib.suppress(ValueError):
-                self.bucket(operation).set_rate(float(limit))
+            self.bucket(operation).set_rate(as_number(limit, 0.0))
 
     def classify(self, reply: Reply, operation: str) -> ConnectorError | None:
         error = super().classify(reply, operation)

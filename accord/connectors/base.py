@@ -52,6 +52,7 @@ __all__ = [
     "Page",
     "Reply",
     "WebhookEvent",
+    "as_number",
     "classify_status",
     "dumps",
     "loads",
@@ -139,6 +140,21 @@ def loads(raw: bytes | str) -> Any:
     {'price': Decimal('19.99'), 'qty': 2}
     """
     return json.loads(raw, parse_float=Decimal)
+
+
+def as_number(value: Any, default: float) -> float:
+    """A finite number from a channel's JSON or headers, or ``default``.
+
+    >>> as_number("3600", 0.0), as_number("soon", 7.0), as_number(None, 1.0)
+    (3600.0, 7.0, 1.0)
+    """
+    if isinstance(value, bool):
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number == number and abs(number) != float("inf") else default
 
 
 def classify_status(

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from accord.clock import Clock
 from accord.errors import RequestRejectedError
 
-from .base import Connector, Page, WebhookEvent
+from .base import Connector, Page, WebhookEvent, as_number
 from .oauth import TokenCache
 from .retry import RetryPolicy, Sleep
 from .secrets import SecretsProvider
@@ -122,7 +122,7 @@ class EbayConnector(Connector):
         if not isinstance(token, str) or not token:
             raise self.malformed_reply(reply, _TOKEN_OPERATION, "no access_token")
         self.redactor.add(token)
-        cache.store(token, expires_in=float(data.get("expires_in", 7200)))
+        cache.store(token, expires_in=as_number(data.get("expires_in"), 7200.0))
         return token
 
     def prepare(self, request: httpx2.Request) -> httpx2.Request:

@@ -69,7 +69,7 @@ def create_app(
         if connector is None:
             return JSONResponse({"error": "CONN014", "message": "unknown channel"}, 404)
         declared = request.headers.get("content-length", "0")
-        if declared.isdigit() and int(declared) > max_body:
+        if declared.isascii() and declared.isdigit() and int(declared) > max_body:
             return JSONResponse({"error": "CONN012", "message": "body too large"}, 413)
         body = await request.body()
         if len(body) > max_body:

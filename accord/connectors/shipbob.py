@@ -80,7 +80,7 @@ class ShipBobConnector(Connector):
         if not isinstance(reply.data, list):
             raise self.malformed_reply(reply, "list order", "not a JSON list")
         total_pages = reply.headers.get("total-pages")
-        if total_pages and total_pages.isdigit():
+        if total_pages and total_pages.isascii() and total_pages.isdigit():
             more = page < int(total_pages)
         else:
             more = len(reply.data) >= limit
@@ -163,7 +163,7 @@ class ShipBobConnector(Connector):
         h = lower_headers(headers)
         webhook_id = h.get("webhook-id", "")
         stamp = h.get("webhook-timestamp", "")
-        if not webhook_id or not stamp.isdigit():
+        if not webhook_id or not (stamp.isascii() and stamp.isdigit()):
             raise self.bad_signature("webhook-id or webhook-timestamp is missing")
         if abs(self.clock.now().timestamp() - int(stamp)) > _TOLERANCE:
             raise self.bad_signature("webhook-timestamp is outside the five-minute window")

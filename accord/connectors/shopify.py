@@ -25,7 +25,6 @@ import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx2
@@ -34,7 +33,7 @@ from accord.clock import Clock
 from accord.diagnostics import Diagnostic
 from accord.errors import ConnectorError, QuotaError, RequestRejectedError
 
-from .base import GRAPHQL_ERROR, Connector, Page, Reply, WebhookEvent
+from .base import GRAPHQL_ERROR, Connector, Page, Reply, WebhookEvent, as_number
 from .ratelimit import LeakyBucket
 from .retry import RetryPolicy, Sleep
 from .secrets import SecretsProvider
@@ -166,16 +165,15 @@ class ShopifyConnector(Connector):
         limit = reply.headers.get("x-shopify-shop-api-call-limit")
         if limit:
             used, _, capacity = limit.partition("/")
-            try:
-                self.rest_bucket.observe(float(used), float(capacity))
-            except ValueError:
-                log.debug("shopify: unreadable call limit header %r", limit)
+            level = as_number(used, -1.0)
+            if level >= 0:  # an unreadable header leaves the bucket as it was
+                self.rest_bucket.observe(level, as_number(capacity, self.rest_bucket.capacity))
         status = _throttle_status(reply.data)
         if status is not None:
             self.graphql_bucket.observe_available(
-                float(status.get("currentlyAvailable", 0)),
-                float(status.get("maximumAvailable", self.graphql_bucket.capacity)),
-                float(status.get("restoreRate", self.graphql_bucket.leak_rate)),
+                as_number(status.get("currentlyAvailable"), 0.0),
+                as_number(status.get("maximumAvailable"), self.graphql_bucket.capacity),
+                as_number(status.get("restoreRate"), self.graphql_bucket.leak_rate),
             )
 
     def classify(self, reply: Reply, operation: str) -> ConnectorError | None:
@@ -521,9 +519,9 @@ def _throttle_wait(data: Any) -> float:
     status = _throttle_status(data) or {}
     ext = data.get("extensions") if isinstance(data, dict) else None
     cost = ext.get("cost") if isinstance(ext, dict) else None
-    requested = Decimal(str(cost.get("requestedQueryCost", 0))) if isinstance(cost, dict) else 0
-    available = Decimal(str(status.get("currentlyAvailable", 0)))
-    rate = Decimal(str(status.get("restoreRate", 0)))
+    requested = as_number(cost.get("requestedQueryCost"), 0.0) if isinstance(cost, dict) else 0.0
+    available = as_number(status.get("currentlyAvailable"), 0.0)
+    rate = as_number(status.get("restoreRate"), 0.0)
     if rate <= 0:
         return 1.0
-    return max(float((requested - available) / rate), 0.0)
+    return max((requested - available) / rate, 0.0)

@@ -535,3 +535,27 @@ def test_shipbob_webhook_standard_signature(make, clock):
     forged = {**headers, "webhook-signature": standard_signature("msg_2b4c", stamp, body, b"x")}
     with pytest.raises(AuthError):
         shipbob.verify_webhook(forged, body)
+
+
+@pytest.mark.parametrize("stamp", ["²³", "12a", "", "-5"])
+def test_shipbob_odd_timestamps_are_refused_not_a_crash(make, stamp):
+    shipbob = make(ShipBobConnector, lambda r: httpx2.Response(500), SHIPBOB)
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": stamp, "webhook-signature": "v1,x"}
+    with pytest.raises(AuthError):
+        shipbob.verify_webhook(headers, b"{}")
+
+
+def test_ebay_odd_expires_in_falls_back_to_the_default(make, clock):
+    calls = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/identity/v1/oauth2/token":
+            calls.append(request)
+            return httpx2.Response(200, json={"access_token": "v^1.1#t", "expires_in": "soon"})
+        return httpx2.Response(200, json={"orderId": "1"})
+
+    ebay = make(EbayConnector, handler, EBAY)
+    ebay.get("order", "1")
+    clock.advance(timedelta(minutes=100))
+    ebay.get("order", "1")
+    assert len(calls) == 1  # treated as eBay's documented two hours

@@ -697,3 +697,21 @@ def test_a_body_that_is_not_json_is_rejected_not_a_crash(make_shop):
     with pytest.raises(RequestRejectedError) as info:
         make_shop(handler).update("product", "1", {"tags": {"a", "b"}}, idempotency_key="k")
     assert "not JSON-serialisable" in str(info.value)
+
+
+def test_garbage_throttle_status_is_ignored_not_a_crash(make_shop):
+    calls = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        calls.append(request)
+        garbage = {"cost": {"requestedQueryCost": "lots", "throttleStatus": {
+            "maximumAvailable": None, "currentlyAvailable": "x", "restoreRate": [1]}}}  # fmt: skip
+        if len(calls) == 1:
+            return httpx2.Response(
+                200,
+                json={"errors": [{"extensions": {"code": "THROTTLED"}}], "extensions": garbage},
+            )
+        return httpx2.Response(200, json={"data": {"ok": True}, "extensions": garbage})
+
+    assert make_shop(handler).graphql("{ ok }") == {"ok": True}
+    assert len(calls) == 2
