@@ -53,7 +53,6 @@ class Case:
     given: Any = None
     inputs: dict[str, Any] | None = None
     given_file: str | None = None
-    entity: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
     now: datetime | None = None
     expect: Any = None
@@ -76,7 +75,6 @@ class CaseFile:
     path: Path
     cases: list[Case]
     subject: Path | None
-    entity: str | None
     source: LoadedYaml
 
     def __iter__(self) -> Iterator[Case]:
@@ -126,7 +124,6 @@ def load_case_file(path: str | Path) -> CaseFile:
                 (),
                 hint="name the case file after its subject, or set 'subject: <path>'",
             )
-    entity = data.get("entity") if isinstance(data.get("entity"), str) else None
 
     cases: list[Case] = []
     seen: dict[str, int] = {}
@@ -175,8 +172,6 @@ def load_case_file(path: str | Path) -> CaseFile:
             case.expect_error = raw["expect_error"]
         if isinstance(raw.get("context"), dict):
             case.context = raw["context"]
-        if isinstance(raw.get("entity"), str):
-            case.entity = raw["entity"]
         now = raw.get("now")
         if isinstance(now, datetime):
             now = now.isoformat()
@@ -208,7 +203,7 @@ def load_case_file(path: str | Path) -> CaseFile:
 
     if problems:
         raise SpecError(diagnostics=sort_diagnostics(problems))
-    return CaseFile(path=path, cases=cases, subject=subject, entity=entity, source=src)
+    return CaseFile(path=path, cases=cases, subject=subject, source=src)
 
 
 def check_case_file(path: str | Path) -> list[Diagnostic]:

@@ -8,7 +8,7 @@ also a valid 2020-12 schema. ``accord schema cases`` writes it; the copy in
 >>> schema["required"]
 ['cases']
 >>> sorted(schema["definitions"]["case"]["properties"])[:4]
-['context', 'description', 'entity', 'expect']
+['context', 'description', 'expect', 'expect_error']
 """
 
 from __future__ import annotations
@@ -45,11 +45,6 @@ def case_file_schema() -> dict[str, Any]:
                     "Default: the sidecar's name without '.cases'."
                 ),
             },
-            "entity": {
-                "type": "string",
-                "minLength": 1,
-                "description": "The canonical entity of the records given (rules, outbound).",
-            },
             "cases": {
                 "type": "array",
                 "items": {"$ref": "#/definitions/case"},
@@ -80,11 +75,6 @@ def case_file_schema() -> dict[str, Any]:
                         "type": "string",
                         "minLength": 1,
                         "description": "A JSON or YAML payload file, relative to this file.",
-                    },
-                    "entity": {
-                        "type": "string",
-                        "minLength": 1,
-                        "description": "The canonical entity of `given`, when it differs.",
                     },
                     "context": {
                         "type": "object",
