@@ -235,9 +235,9 @@ def _paged_shop(total: int, per_page: int) -> ShopifyConnector:
 
 
 @given(
-    total=st.integers(0, 25),
+    total=st.integers(0, 15),
     per_page=st.integers(1, 6),
-    crashes=st.lists(st.integers(0, 12), max_size=4),
+    crashes=st.lists(st.integers(0, 10), max_size=3),
 )
 def test_backfill_with_crashes_anywhere_processes_each_record_once(total, per_page, crashes):
     shop = _paged_shop(total, per_page)
