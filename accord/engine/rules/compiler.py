@@ -14,7 +14,6 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -866,7 +865,7 @@ class Compiler:
         body = ", ".join(f"{k!r}: {v}" for k, v in args.items())
         out.append(f"{indent}o.append(({unit}, {row}, {act.kind!r}, {{{body}}}, r))")
 
-    def rule(self, rule: A.Rule, out: list[str], seen_fields: set[str]) -> None:
+    def rule(self, rule: A.Rule, out: list[str]) -> None:
         info = UnitInfo("rule", rule.name, rule.index, rule.pos.line)
         self.reads, self.let_reads = info.reads, info.lets
         cond_src, ct = self.expr(rule.when)
@@ -1095,7 +1094,7 @@ class Compiler:
         units.sort(key=lambda u: (-u.priority, u.index))
         for unit in units:
             if isinstance(unit, A.Rule):
-                self.rule(unit, body, set())
+                self.rule(unit, body)
             else:
                 self.table(unit, body)
         hoisted, self.hoist = self.hoist, None
@@ -1646,7 +1645,3 @@ def compile_rule_file(rf: A.RuleFile) -> tuple[Compiled | None, list[Diagnostic]
     if errors:
         return None, c.diags
     return compiled, c.diags
-
-
-# Silence "imported but unused" for names that only type annotations use at runtime.
-_ = (date, datetime, timedelta, Decimal)

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from accord.engine.rules import ast as A
-from accord.engine.rules.runtime import fmt
 
 if TYPE_CHECKING:
     from accord.engine.rules.ruleset import RuleSet
@@ -246,6 +245,3 @@ def check_write(
     """Check a write against ``policy`` (default: the shipped ``rules/ownership.rules``)."""
     pol = policy or _shipped_policy()
     return pol.check_write(source_system, entity, changed_fields, record, now=now)
-
-
-_ = fmt

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DivisionByZero, DivisionUndefined, InvalidOperation, Overflow
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from accord.engine.rules import ast as A
 from accord.engine.rules.compiler import Compiled, compile_rule_file
 from accord.engine.rules.decision import Decision
 from accord.engine.rules.parser import parse_text
-from accord.engine.rules.runtime import MISSING, Conflict, CurrencyMix, Missing, namespace
+from accord.engine.rules.runtime import Conflict, CurrencyMix, Missing, namespace
 from accord.engine.rules.types import T
 from accord.errors import RuleError, RuleSyntaxError, SpecError
 
@@ -395,23 +395,25 @@ class RuleSet:
         elif isinstance(unit, int) and unit <= -2:
             let = self.syntax.lets[-2 - unit]
             line, where = let.pos.line, f"let {let.name!r}"
-        if isinstance(exc, Missing | KeyError | IndexError) or missing:
-            code = "RULE201"
-            what = (
-                f"'{missing}'"
-                if missing
-                else (f"'{exc.args[0]}'" if isinstance(exc, KeyError) else str(exc))
-            )
-            message = f"{where} needs {what}, which is missing"
-            hint = "handle it in the rule with exists(...) or '?? default'"
-        elif isinstance(exc, CurrencyMix):
+        if isinstance(exc, CurrencyMix):
             code, message, hint = "RULE206", f"{where}: {exc}", None
         elif isinstance(exc, ArithmeticError):
-            code, message, hint = (
-                "RULE203",
-                f"{where}: arithmetic failed ({type(exc).__name__})",
-                None,
-            )
+            if isinstance(exc, ZeroDivisionError | DivisionByZero | DivisionUndefined):
+                what = "division by zero"
+            elif isinstance(exc, Overflow):
+                what = "a number is too large"
+            else:
+                what = "an invalid arithmetic operation"
+            code, message, hint = "RULE203", f"{where}: {what}", None
+        elif isinstance(exc, Missing | KeyError | IndexError) or missing:
+            code = "RULE201"
+            if missing:
+                message = f"{where} needs '{missing}', which is missing"
+            elif isinstance(exc, KeyError):
+                message = f"{where} needs '{exc.args[0]}', which is missing"
+            else:
+                message = f"{where} reads a missing value ({exc})"
+            hint = "handle it in the rule with exists(...) or '?? default'"
         else:
             code = "RULE202"
             message = f"{where}: a value has the wrong type ({exc})"
@@ -486,6 +488,3 @@ def check_rules_text(text: str, *, filename: str = "<rules>") -> list[Diagnostic
         return list(exc.diagnostics)
     _, diags = compile_rule_file(rf)
     return sort_diagnostics(diags)
-
-
-_ = MISSING

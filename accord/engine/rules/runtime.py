@@ -100,13 +100,6 @@ def sg(obj: Any, key: Any) -> Any:
     return MISSING if v is None else v
 
 
-def req(v: Any) -> Any:
-    """Unwrap a guarded read that the rule did not guard (a list index, a map key)."""
-    if v is MISSING:
-        raise Missing("missing value")
-    return v
-
-
 def idx(obj: Any, key: Any) -> Any:
     """``obj[key]`` for lists (a whole Decimal index) and maps; missing -> :class:`Missing`."""
     v = sg(obj, key)
@@ -486,7 +479,6 @@ _HELPERS: tuple[str, ...] = (
     "nn",
     "miss",
     "sg",
-    "req",
     "idx",
     "mix",
     "madd",
