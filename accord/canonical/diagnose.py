@@ -8,6 +8,7 @@ part of the public contract: case files assert them (``expect_error: CAN010``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -69,6 +70,9 @@ _PYDANTIC_CODES: Final = {
     **ERROR_TYPES,
 }
 
+# A path segment as specs write them; anything else (a key with a dot) cannot be spelled.
+_PLAIN_KEY: Final = re.compile(r"[^.\[\]]+")
+
 #: The pydantic error type an invariant check raises; its ctx carries finished diagnostics.
 INVARIANT_ERROR: Final = "canonical_invariant"
 
@@ -80,19 +84,26 @@ def format_path(loc: Iterable[str | int], prefix: str = "") -> str:
     'lines[0].unit_price.amount'
     >>> format_path(("external_ids", "shopify"), prefix="refunds[1]")
     'refunds[1].external_ids.shopify'
+    >>> format_path(("external_ids", 7, "[key]"))  # a bad key: point at the dict
+    'external_ids'
     """
+    steps = list(loc)
     parts: list[str] = [prefix] if prefix else []
-    for item in loc:
+    for i, item in enumerate(steps):
+        if item == "[key]" or (i + 1 < len(steps) and steps[i + 1] == "[key]"):
+            # pydantic marks an invalid dict *key* (rather than value) with "[key]" after it;
+            # the key may be unspellable (an int, ""), so the path stops at the dict.
+            break
         if isinstance(item, int):
             if parts:
                 parts[-1] += f"[{item}]"
             else:
                 parts.append(f"[{item}]")
-        elif item == "[key]":
-            # pydantic appends this marker when a dict *key* (not its value) is invalid.
-            continue
-        else:
+        elif _PLAIN_KEY.fullmatch(item):
             parts.append(item)
+        else:
+            # A dict key no dotted path can spell ("a.b", "x[0]"): point at its container.
+            break
     return ".".join(parts)
 
 

@@ -265,6 +265,14 @@ def test_int_ids_are_refused_everywhere() -> None:
     assert exc.diagnostics[0].hint is not None
 
 
+def test_bad_dict_keys_point_at_the_dict() -> None:
+    for external_ids in ({"": "1"}, {7: "1"}):
+        exc = _fails("order", {"id": "o1", "external_ids": external_ids})
+        assert {d.data_path for d in exc.diagnostics} == {"external_ids"}
+    exc = _fails("order", {"id": "o1", "external_ids": {"shop.ify": 1}})
+    assert codes_and_paths(exc) == [("CAN003", "external_ids")]
+
+
 def test_every_problem_is_reported_not_just_the_first() -> None:
     exc = _fails(
         "order",

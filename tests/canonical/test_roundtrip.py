@@ -19,17 +19,9 @@ from accord.canonical.schema import entity_schema
 
 _VALIDATORS = {entity: Draft202012Validator(entity_schema(entity)) for entity in ENTITIES}
 
-# Top-level entities; every other entity is nested in one of these (lines, addresses, tax lines,
-# variants, media, refund transactions...), and all of them also run standalone below.
-TOP_LEVEL = [
-    "order",
-    "product",
-    "inventory_level",
-    "inventory_adjustment",
-    "fulfillment",
-    "return",
-    "refund",
-]
+# The entities with the most structure (nested lists, money in one currency, invariants) get
+# their own run; every entity, these included, also round-trips in the sampled test below.
+RICH = ["order", "product", "refund"]
 
 
 def _leaves(value: Any, path: str = "") -> dict[str, Any]:
@@ -80,7 +72,7 @@ def _check_round_trip(entity: str, record: dict[str, Any]) -> None:
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:3]]
 
 
-@pytest.mark.parametrize("entity", TOP_LEVEL)
+@pytest.mark.parametrize("entity", RICH)
 @given(data=st.data())
 def test_json_round_trip_is_exact_and_matches_the_schema(entity: str, data: st.DataObject) -> None:
     _check_round_trip(entity, data.draw(records(entity)))
