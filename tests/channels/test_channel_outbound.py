@@ -313,3 +313,39 @@ def test_the_shipbob_schema_check_catches_a_bad_order(corpus: Path) -> None:
     assert any("'nickname' was unexpected" in m for m in messages)
     assert any("is not valid under any of the given schemas" in m for m in messages)
     assert len(messages) == 4, messages
+
+
+# -- eBay: fixtures and outbound bodies against eBay's published OpenAPI documents ----------
+
+
+def test_ebay_order_fixtures_follow_the_fulfillment_api(corpus: Path) -> None:
+    check = validator(corpus, "ebay/schemas/sell_fulfillment_v1_oas3.json", "Order")
+    for sample in samples("ebay", "order", FIXTURES):
+        payload = read_json(sample)
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in check.iter_errors(payload)]
+        assert errors == [], sample.name
+        order = canonical("ebay/order.inbound.yaml", payload)
+        assert order["total"]["amount"] == Decimal(payload["pricingSummary"]["total"]["value"])
+
+
+def test_the_ebay_order_check_catches_a_wrong_type(corpus: Path) -> None:
+    check = validator(corpus, "ebay/schemas/sell_fulfillment_v1_oas3.json", "Order")
+    bad = {"orderId": 12, "lineItems": [{"quantity": "2"}]}
+    assert len(list(check.iter_errors(bad))) == 2
+
+
+@pytest.mark.parametrize(
+    "sample", list(samples("shopify", "inventory_level")), ids=lambda p: p.name
+)
+def test_ebay_quantity_update_from_a_shopify_level_validates(sample: Path, corpus: Path) -> None:
+    level = canonical("shopify/inventory_level.inbound.yaml", read_json(sample))
+    body = compiled("ebay/inventory_level.outbound.yaml").apply(level)
+    errors = schema_errors(
+        corpus, "ebay/schemas/sell_inventory_v1_oas3.json", "BulkPriceQuantity", body
+    )
+    assert errors == []
+    (request,) = body["requests"]
+    assert request == {
+        "sku": level["sku"],
+        "shipToLocationAvailability": {"quantity": level["available"]},
+    }
