@@ -34,7 +34,7 @@ examples:
   accord pull shopify order --since 2026-03-01T00:00:00Z
   accord pull amazon order --since 2026-03-01 --store postgresql://db/accord
   accord pull woocommerce product --all --checkpoints state/pull.json
-  accord pull amazon order_change --queue https://sqs.us-east-1.amazonaws.com/1234/sp-api
+  accord pull amazon_notifications order --queue https://sqs.us-east-1.amazonaws.com/1234/sp
 """
 
 #: Where the engine comes from; tests replace it with a fake sink.
@@ -150,7 +150,7 @@ def run(
         print(f"accord pull: no connector for channel kind {kind!r}", file=sys.stderr)
         return EXIT_USAGE
     if args.queue:
-        if kind != "amazon":
+        if kind not in ("amazon", "amazon_notifications"):
             print("accord pull: --queue is for amazon channels", file=sys.stderr)
             return EXIT_USAGE
         return _drain(args, sink_factory, client)

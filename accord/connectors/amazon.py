@@ -59,8 +59,10 @@ _DEFAULT_LIMITS: dict[str, tuple[float, float]] = {
     "getInventorySummaries": (2.0, 2),
 }
 
-# NotificationType values this parser understands; the entity is the type in lower case
-# (ORDER_CHANGE -> order_change, the name of mappings/amazon/order_change.inbound.yaml).
+# NotificationType -> entity where a shipped mapping reads it: ORDER_CHANGE is an ``order`` of
+# the ``amazon_notifications`` channel (mappings/amazon_notifications/order.inbound.yaml).
+# Other types keep their name in lower case (``fba_inventory_availability_changes``).
+_NOTIFICATION_ENTITY = {"ORDER_CHANGE": "order", "ORDER_STATUS_CHANGE": "order"}
 _NOTIFICATION_TYPES = frozenset(
     {
         "ORDER_CHANGE",
@@ -359,9 +361,10 @@ class AmazonConnector(Connector):
 
 def parse_notification(envelope: Mapping[str, Any]) -> WebhookEvent:
     """Turn an SP-API notification, in whatever envelope it arrived, into an event whose
-    entity is the notification type in lower case (``order_change``) and whose payload is the
-    whole notification (``NotificationType``, ``EventTime``, ``Payload``, ...), as the
-    ``mappings/amazon/order_change.inbound.yaml`` spec reads it.
+    entity is ``order`` for ``ORDER_CHANGE`` (else the type in lower case) and whose payload is
+    the whole notification (``NotificationType``, ``EventTime``, ``Payload``, ...), as
+    ``mappings/amazon_notifications/order.inbound.yaml`` reads it: notifications belong to a
+    project channel of kind ``amazon_notifications``, apart from the API's orders.
 
     The event id is the notification's own ``NotificationMetadata.NotificationId`` (stable
     across SQS redeliveries), falling back to the EventBridge event id or the message id.
@@ -372,7 +375,7 @@ def parse_notification(envelope: Mapping[str, Any]) -> WebhookEvent:
     ...             ' {"AmazonOrderId": "903-1"}}, "NotificationMetadata":'
     ...             ' {"NotificationId": "n-1"}}'})
     >>> event.entity, event.event_id, event.payload["Payload"]["OrderChangeNotification"]
-    ('order_change', 'n-1', {'AmazonOrderId': '903-1'})
+    ('order', 'n-1', {'AmazonOrderId': '903-1'})
 
     Raises ``ValueError`` on an envelope it cannot read.
     """
@@ -414,7 +417,7 @@ def parse_notification(envelope: Mapping[str, Any]) -> WebhookEvent:
         raise ValueError("notification has no NotificationId or message id")
     return WebhookEvent(
         channel="amazon",
-        entity=kind.lower(),
+        entity=_NOTIFICATION_ENTITY.get(kind, kind.lower()),
         event_id=str(event_id),
         topic=kind,
         payload=dict(current),

@@ -1,7 +1,8 @@
 """Connector classes by channel kind, and how a project channel finds its credentials.
 
->>> sorted(CONNECTORS)
-['amazon', 'ebay', 'netsuite', 'shipbob', 'shopify', 'tiktok', 'woocommerce']
+>>> sorted(CONNECTORS)  # doctest: +NORMALIZE_WHITESPACE
+['amazon', 'amazon_notifications', 'ebay', 'netsuite', 'shipbob', 'shopify', 'tiktok',
+ 'woocommerce']
 >>> env_prefix("shopify", "shopify"), env_prefix("shopify-eu", "shopify")
 ('', 'SHOPIFY_EU_')
 """
@@ -39,6 +40,9 @@ CONNECTORS: dict[str, type[Connector]] = {
         WooCommerceConnector,
     )
 }
+# SP-API notifications are a channel of their own in projects (their own mappings), verified
+# and unwrapped by the Amazon connector.
+CONNECTORS["amazon_notifications"] = AmazonConnector
 
 
 def env_prefix(name: str, kind: str) -> str:

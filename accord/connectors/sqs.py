@@ -61,7 +61,8 @@ class DrainReport:
 class NotificationQueue(Connector):
     """Consume SP-API notifications from one SQS queue."""
 
-    channel: ClassVar[str] = "amazon"
+    #: Notifications are a channel of their own, read by mappings/amazon_notifications/.
+    channel: ClassVar[str] = "amazon_notifications"
     api_version: ClassVar[str | None] = "sqs-json-1.0"
 
     def __init__(

@@ -278,7 +278,7 @@ NOTIFICATION = {
 )
 def test_order_change_is_unwrapped_from_every_envelope(envelope):
     event = parse_notification(envelope)
-    assert event.entity == "order_change"  # mappings/amazon/order_change.inbound.yaml
+    assert event.entity == "order"  # mappings/amazon_notifications/order.inbound.yaml
     assert event.topic == "ORDER_CHANGE"
     assert event.event_id == "d0e9e693-c3ad-4373-979f-ed4ec98dd746"
     assert event.payload == NOTIFICATION  # the whole notification, as the mapping reads it

@@ -173,13 +173,13 @@ def test_pull_drains_an_sqs_queue(project, monkeypatch, capsys):
 
     sink = Sink()
     args = build_parser().parse_args(
-        ["pull", "amazon", "order_change", "--project", str(project), "--max-pages", "1",
+        ["pull", "amazon", "order", "--project", str(project), "--max-pages", "1",
          "--queue", "https://sqs.us-east-1.amazonaws.com/123456789012/sp-api"]
     )  # fmt: skip
     client = httpx2.Client(transport=httpx2.MockTransport(handler))
     code = pull_cli.run(args, sink_factory=lambda a: sink, client=client)
     assert code == 1  # an unreadable message was left in the queue
-    assert sink.calls == [("amazon", "order_change", "note-1")]
+    assert sink.calls == [("amazon", "order", "note-1")]
     assert list(queue) == ["rh-2"]
     assert "2 messages, 1 deleted, 1 unreadable: 1 processed" in capsys.readouterr().out
 

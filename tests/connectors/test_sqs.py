@@ -47,7 +47,7 @@ class Sink:
             raise RuntimeError("engine crashed")
         status = "duplicate" if event_id in self.seen else "processed"
         self.seen.append(event_id)
-        assert entity == "order_change"
+        assert entity == "order"
         assert payload["Payload"]["OrderChangeNotification"]["AmazonOrderId"].startswith("903-")
         return Result(status)
 
