@@ -94,3 +94,18 @@ def test_explain_json_facts_and_failures(
     assert "CLI021" in capsys.readouterr().err
     assert main([*args, "--now", "yesterday", f"{ORDERS}/1002.json"]) == 3
     assert "CLI022" in capsys.readouterr().err
+
+
+def test_map_outbound_revives_the_canonical_record(
+    in_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["map", "--channel", "erp", "--entity", "order", "--direction", "outbound"]
+    assert main([*args, "records/order-1001.json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload == {
+        "externalId": "1001",
+        "orderDate": "2026-03-01",
+        "currency": "USD",
+        "amount": "30.00",
+        "lines": [{"item": "A-1", "qty": 1}, {"item": "B-2", "qty": 2}],
+    }

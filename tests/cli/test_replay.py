@@ -21,8 +21,9 @@ def test_replay_subprocess_writes_records_decisions_errors_and_summary(
 ) -> None:
     out = tmp_path / "out"
     done = run_accord(
-        "replay", "payloads", "--rules", "rules/order_review.rules", "--out", str(out)
-    )  # channel and entity from payloads/<channel>/<entity>/
+        "replay", "payloads", "--rules", "rules/order_review.rules", "--to", "erp",
+        "--out", str(out),
+    )  # channel and entity from payloads/<channel>/<entity>/  # fmt: skip
     assert done.returncode == 0, done.stderr
     text = done.stdout
     assert text.startswith("replayed 3 payloads in ")
@@ -42,6 +43,10 @@ def test_replay_subprocess_writes_records_decisions_errors_and_summary(
     decisions = _ndjson(out / "decisions.ndjson")
     kinds = [[o["kind"] for o in d["decision"]["outcomes"]] for d in decisions]
     assert kinds == [["approve"], ["escalate"]]
+    outbound = _ndjson(out / "outbound/erp.ndjson")
+    assert [o["payload"]["externalId"] for o in outbound] == ["1001", "1002"]
+    assert outbound[1]["payload"]["amount"] == "750.00"
+    assert "outbound payloads:\n  erp                                      2" in text
     (error,) = _ndjson(out / "errors.ndjson")
     assert error["source"] == "payloads/demo/order/1003-no-id.json"
     assert error["diagnostics"][0]["code"] == "MAP201"

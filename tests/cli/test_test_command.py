@@ -18,14 +18,16 @@ def test_accord_test_subprocess_runs_mapping_and_rule_cases(project: Path) -> No
     assert lines == [
         "ok     mappings/demo/order.inbound.cases.yaml  2 passed  coverage 92%",
         "  not exercised: field:note",
+        "ok     mappings/erp/order.outbound.cases.yaml  1 passed  coverage 100%",
         "ok     rules/order_review.cases.yaml  2 passed  coverage 100%",
-        "4 passed in 2 case files; coverage 93.3% (14/15 fields, rules and rows)",
+        "5 passed in 3 case files; coverage 95.0% (19/20 fields, rules and rows)",
     ]
 
 
 def _copy(project: Path, tmp_path: Path) -> Path:
     shutil.copytree(project / "mappings", tmp_path / "mappings")
     shutil.copytree(project / "rules", tmp_path / "rules")
+    shutil.copytree(project / "records", tmp_path / "records")
     return tmp_path
 
 
@@ -57,8 +59,8 @@ def test_failures_update_and_min_coverage(
     assert main(["test", "rules"]) == 0
     capsys.readouterr()
 
-    assert main(["test", "--min-coverage", "95"]) == 1
-    assert "coverage 93.3% is below --min-coverage 95" in capsys.readouterr().out
+    assert main(["test", "--min-coverage", "96"]) == 1
+    assert "coverage 95.0% is below --min-coverage 96" in capsys.readouterr().out
     assert main(["test", "--min-coverage", "90"]) == 0
     capsys.readouterr()
 
@@ -73,13 +75,13 @@ def test_broken_case_file_missing_path_and_formats(
     assert main(["test", "nowhere"]) == 3
     capsys.readouterr()
 
-    assert main(["test", "--format", "json", "mappings"]) == 0
+    assert main(["test", "--format", "json", "mappings/demo"]) == 0
     doc = json.loads(capsys.readouterr().out)
     (file,) = doc["files"]
     assert [c["status"] for c in file["cases"]] == ["passed", "passed"]
     assert file["coverage"]["missed"] == ["field:note"]
 
-    assert main(["test", "--format", "junit", "mappings", "broken"]) == 1
+    assert main(["test", "--format", "junit", "mappings/demo", "broken"]) == 1
     root = ET.fromstring(capsys.readouterr().out.split("\n", 1)[1])
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("3", "0", "1")
 

@@ -38,7 +38,7 @@ def test_validate_good_project_and_default_paths(
 ) -> None:
     assert main(["validate"]) == 0  # mappings/ and rules/ of the current folder
     out = capsys.readouterr().out
-    assert out.strip() == "0 errors, 0 warnings in 4 files"
+    assert out.strip() == "0 errors, 0 warnings in 6 files"
 
 
 def test_validate_formats(in_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,7 +50,7 @@ def test_validate_formats(in_project: Path, capsys: pytest.CaptureFixture[str]) 
 
     assert main(["validate", "--format", "junit", "broken", "mappings"]) == 1
     root = ET.fromstring(capsys.readouterr().out.split("\n", 1)[1])
-    assert (root.get("tests"), root.get("failures")) == ("6", "4")
+    assert (root.get("tests"), root.get("failures")) == ("8", "4")
 
     assert main(["validate", "--format", "json", "broken/syntax.yaml"]) == 1
     doc = json.loads(capsys.readouterr().out)
