@@ -39,6 +39,27 @@ class PgSchemas:
         sep = "&" if "?" in self.base_url else "?"
         return f"{self.base_url}{sep}schema={name}"
 
+    def shared(self) -> str:
+        """One migrated schema reused by every test, emptied before each (much faster than a
+        schema and a migration per test)."""
+        if not hasattr(self, "_shared"):
+            self._shared = self.url()
+            open_store(self._shared).close()
+        with psycopg.connect(self.base_url, autocommit=True) as conn:
+            schema = self._shared.rsplit("schema=", 1)[1]
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s"
+                    " AND tablename <> 'accord_schema_migrations'",
+                    (schema,),
+                )
+            ]
+            if tables:
+                names = ", ".join(f'"{schema}"."{t}"' for t in tables)
+                conn.execute(f"TRUNCATE {names} RESTART IDENTITY")
+        return self._shared
+
     def drop_all(self) -> None:
         if not self.made:
             return
@@ -63,9 +84,21 @@ def pg_schemas() -> Iterator[PgSchemas | None]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path, pg_schemas: PgSchemas | None) -> str:
-    """A URL of an empty store of each kind."""
+    """A URL of an empty, migrated store of each kind."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.db'}"
+    if pg_schemas is None:
+        pytest.skip(SKIP_PG)
+    return pg_schemas.shared()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fresh_store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_schemas: PgSchemas | None
+) -> str:
+    """A URL of a store that has never been opened (no tables at all)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
     if pg_schemas is None:
         pytest.skip(SKIP_PG)
     return pg_schemas.url()

@@ -1,8 +1,9 @@
 """Crash safety: SIGKILL a worker in the middle of a run, restart it, and find no duplicate,
 no lost event and a ledger equal to a clean run's.
 
-The default run uses ``ACCORD_CRASH_EVENTS`` events (1,000) to stay fast; the issue's full
-size is ``ACCORD_CRASH_EVENTS=10000 .venv/bin/pytest tests/runtime/test_crash.py``.
+The default run uses 1,000 events on SQLite and 400 on PostgreSQL (whose cost here is one
+network round trip per statement) to stay fast; the issue's full size is
+``ACCORD_CRASH_EVENTS=10000 .venv/bin/pytest tests/runtime/test_crash.py``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import pytest
 
 from accord.engine.runtime import Engine, Event, Store, open_store
 
+from .conftest import PgSchemas
 from .project import order, write_project
 
-N_EVENTS = int(os.environ.get("ACCORD_CRASH_EVENTS", "1000"))
+N_SQLITE = int(os.environ.get("ACCORD_CRASH_EVENTS", "1000"))
+N_POSTGRES = int(os.environ.get("ACCORD_CRASH_EVENTS", "400"))
 SKUS = [f"SKU-{i}" for i in range(7)]
 
 
@@ -42,19 +45,19 @@ def events(n: int) -> list[Event]:
     return out[:n]
 
 
-def prepare(root: Path, store_url: str) -> Path:
+def prepare(root: Path, store_url: str, n: int) -> Path:
     project = write_project(root, store_url)
     with Engine.from_project(project) as engine:
         with engine.store.transaction() as tx:
             for sku in SKUS:
                 # Less stock than demand, so some lines are short: the outcome depends on
                 # order, and a replayed or skipped event would show.
-                tx.adjust_on_hand(sku, "main", N_EVENTS // 10, op="receive", now="t")
-        assert engine.enqueue(events(N_EVENTS)) == N_EVENTS
+                tx.adjust_on_hand(sku, "main", n // 10, op="receive", now="t")
+        assert engine.enqueue(events(n)) == n
     return project
 
 
-def snapshot(url: str) -> dict[str, Any]:
+def snapshot(url: str, n: int) -> dict[str, Any]:
     with open_store(url) as store, store.transaction() as tx:
         entries = tx.ledger_entries()
         return {
@@ -65,7 +68,7 @@ def snapshot(url: str) -> dict[str, Any]:
             "queue": tx.queue_counts(),
             "reservations": sorted(
                 (r.order_id, r.outstanding, r.released, r.short)
-                for i in range(N_EVENTS)
+                for i in range(n)
                 for r in tx.reservations(f"shopify:{9_000_000_000_000 + i}")
             ),
             "dead_letters": len(tx.dead_letters(None)),
@@ -87,35 +90,39 @@ def done_count(store: Store) -> int:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_loses_and_duplicates_nothing(store_url: str, tmp_path: Path) -> None:
+def test_sigkill_mid_run_loses_and_duplicates_nothing(
+    store_url: str, tmp_path: Path, pg_schemas: PgSchemas | None
+) -> None:
+    n = N_SQLITE if store_url.startswith("sqlite") else N_POSTGRES
     if store_url.startswith("sqlite"):
         clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
     else:
-        clean_url = store_url.replace("?schema=", "?schema=c")
-    clean = prepare(tmp_path / "clean", clean_url)
+        assert pg_schemas is not None
+        clean_url = pg_schemas.url()
+    clean = prepare(tmp_path / "clean", clean_url, n)
     with Engine.from_project(clean, batch_size=25) as engine:
-        assert engine.process_queue("clean") == N_EVENTS
-    expected = snapshot(clean_url)
+        assert engine.process_queue("clean") == n
+    expected = snapshot(clean_url, n)
 
-    crashed = prepare(tmp_path / "crashed", store_url)
+    crashed = prepare(tmp_path / "crashed", store_url, n)
     log = tmp_path / "worker.log"
     proc = run_cli(crashed, log)
     deadline = time.monotonic() + 60
     with open_store(store_url) as watch:
-        while done_count(watch) < N_EVENTS // 3:
+        while done_count(watch) < n // 3:
             assert proc.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "the worker made no progress"
             time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
-        assert done_count(watch) < N_EVENTS  # really killed mid-run
+        assert done_count(watch) < n  # really killed mid-run
 
     again = run_cli(crashed, log)
     assert again.wait(timeout=120) == 0, log.read_text()
-    got = snapshot(store_url)
-    assert got["queue"] == {"done": N_EVENTS}
-    assert got["events"] == N_EVENTS  # every event applied exactly once
+    got = snapshot(store_url, n)
+    assert got["queue"] == {"done": n}
+    assert got["events"] == n  # every event applied exactly once
     assert got == expected
     reserves = Counter(
         ref for (_, op, _, ref), n in got["ledger"] for _ in range(n) if op == "reserve"

@@ -26,7 +26,8 @@ from accord.errors import ErrorClass, StoreError
 NOW = "2026-03-02T10:00:00Z"
 
 
-def test_migrations_are_versioned_and_idempotent(store_url: str) -> None:
+def test_migrations_are_versioned_and_idempotent(fresh_store_url: str) -> None:
+    store_url = fresh_store_url
     with open_store(store_url) as s:
         assert s.schema_version() == MIGRATIONS[-1].version
         assert s.migrate(NOW) == []  # already applied: nothing to do
@@ -321,8 +322,8 @@ def test_redact_url_hides_passwords() -> None:
     assert redact_url("sqlite:///a.db") == "sqlite:///a.db"
 
 
-def test_an_old_database_is_upgraded_in_place(store_url: str) -> None:
-    with open_store(store_url, migrate=False) as s:
+def test_an_old_database_is_upgraded_in_place(fresh_store_url: str) -> None:
+    with open_store(fresh_store_url, migrate=False) as s:
         with s.transaction() as tx:
             s._applied(tx)  # creates the bookkeeping table
             for statement in MIGRATIONS[0].statements(s.dialect):
