@@ -7,7 +7,10 @@
   401/403 (a token expiring in the middle of a backfill). Requests carry it in
   ``x-amz-access-token``; AWS SigV4 signing has not been required since October 2023.
   (https://developer-docs.amazon.com/sp-api/docs/connecting-to-the-selling-partner-api)
-* Pagination: ``NextToken`` in the payload, sent back with the marketplace ids.
+* Pagination: ``NextToken`` in the payload, sent back with the marketplace ids. Each order
+  comes with its items (``getOrderItems``, itself paged by ``NextToken``) as
+  ``{"order": ..., "items": {"OrderItems": [...]}}``, the named inputs the shipped v0 order
+  mapping reads; ``combine_items=False`` hands over bare orders.
 * Rate limits: one token bucket per operation, seeded with the documented default rate and
   burst and updated from ``x-amzn-RateLimit-Limit`` on every reply; a 429 without
   ``Retry-After`` waits one token's worth (``1 / rate``).
@@ -97,8 +100,12 @@ class AmazonConnector(Connector):
         sleep: Sleep | None = None,
         endpoint: str = "https://sellingpartnerapi-na.amazon.com",
         marketplace_ids: Sequence[str] | None = None,
+        combine_items: bool = True,
     ) -> None:
         super().__init__(client, secrets=secrets, retry=retry, clock=clock, sleep=sleep)
+        #: Orders come as ``{"order": ..., "items": {"OrderItems": [...]}}``, the named inputs
+        #: of mappings/amazon/order.inbound.yaml (one getOrderItems call per order).
+        self.combine_items = combine_items
         self.endpoint = endpoint.rstrip("/")
         if marketplace_ids is None:
             configured = self.secrets.get("AMAZON_MARKETPLACE_IDS") or "ATVPDKIKX0DER"
@@ -214,13 +221,21 @@ class AmazonConnector(Connector):
         orders = payload.get("Orders") if payload is not None else None
         if not isinstance(orders, list):
             raise self.malformed_reply(reply, "getOrders", "no payload.Orders list")
+        found = [o for o in orders if isinstance(o, dict)]
         return Page(
             entity=entity,
-            items=tuple(o for o in orders if isinstance(o, dict)),
+            items=tuple(self._combined(o) for o in found) if self.combine_items else tuple(found),
             cursor=cursor,
             next_cursor=_next_token(payload),
             api_version=self.api_version,
         )
+
+    def _combined(self, order: dict[str, Any]) -> dict[str, Any]:
+        # The shipped v0 order mapping reads named inputs: the order and its items.
+        order_id = order.get("AmazonOrderId")
+        if not isinstance(order_id, str) or not order_id:
+            raise self.rejected("an order without AmazonOrderId", code="CONN017")
+        return {"order": order, "items": {"OrderItems": self.order_items(order_id)}}
 
     def _inventory_page(self, cursor: str | None, since: datetime | None) -> Page:
         # FBA Inventory v1: one summary per record, as mappings/amazon/inventory_level expects.
@@ -285,7 +300,7 @@ class AmazonConnector(Connector):
         payload = _payload(reply)
         if payload is None:
             raise self.malformed_reply(reply, "getOrder", "no payload object")
-        return payload
+        return self._combined(payload) if self.combine_items else payload
 
     # -- push -----------------------------------------------------------------------------
 
@@ -353,10 +368,11 @@ class AmazonConnector(Connector):
             if sku is None:
                 return None
             return f"amazon:{entity}:{sku}:{record.get('lastUpdatedTime', '')}"
-        order_id = record.get("AmazonOrderId")
+        order = record.get("order", record)
+        order_id = order.get("AmazonOrderId") if isinstance(order, Mapping) else None
         if order_id is None:
             return None
-        return f"amazon:{entity}:{order_id}:{record.get('LastUpdateDate', '')}"
+        return f"amazon:{entity}:{order_id}:{order.get('LastUpdateDate', '')}"
 
 
 def parse_notification(envelope: Mapping[str, Any]) -> WebhookEvent:

@@ -89,7 +89,9 @@ class FakeSpApi:
 
 @pytest.fixture
 def make_amazon(mock_client, clock, sleeper, policy):
+    # Bare orders unless a test asks for the combined order + items records.
     def make(handler, **kwargs: Any) -> AmazonConnector:
+        kwargs.setdefault("combine_items", False)
         return AmazonConnector(
             mock_client(handler),
             secrets=kwargs.pop("secrets", SECRETS),
@@ -353,3 +355,50 @@ def test_fba_inventory_summaries_one_record_each_with_next_token(make_amazon):
     assert amazon.record_key("inventory_level", pages[0].items[0]) == (
         "amazon:inventory_level:SKU-1:2026-03-01T10:00:00Z"
     )
+
+
+def test_orders_come_with_their_items_as_the_v0_mapping_reads_them(make_amazon, clock):
+    items_requests: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.host == "api.amazon.com":
+            return httpx2.Response(200, json={"access_token": "Atza|t1", "expires_in": 3600})
+        if request.url.path.endswith("/orderItems"):
+            items_requests.append(request)
+            order_id = request.url.path.split("/")[-2]
+            token = request.url.params.get("NextToken")
+            payload: dict[str, Any] = {
+                "AmazonOrderId": order_id,
+                "OrderItems": [
+                    {
+                        "OrderItemId": f"{order_id}-{'b' if token else 'a'}",
+                        "SellerSKU": "SKU-1",
+                        "QuantityOrdered": 1,
+                        "ItemPrice": {"CurrencyCode": "USD", "Amount": "25.00"},
+                    }
+                ],
+            }
+            if token is None and order_id.endswith("0000"):
+                payload["NextToken"] = "more-items"
+            return httpx2.Response(200, json={"payload": payload})
+        if request.url.path.endswith("/orders"):
+            return httpx2.Response(
+                200, json={"payload": {"Orders": [amazon_order(0), amazon_order(1)]}}
+            )
+        return httpx2.Response(200, json={"payload": amazon_order(1)})
+
+    amazon = make_amazon(handler, combine_items=True)
+    (page,) = list(amazon.pages("order"))
+    first, second = page.items
+    assert first["order"]["AmazonOrderId"] == "902-3159896-1390000"
+    assert [i["OrderItemId"] for i in first["items"]["OrderItems"]] == [
+        "902-3159896-1390000-a",
+        "902-3159896-1390000-b",
+    ]
+    assert len(second["items"]["OrderItems"]) == 1
+    assert len(items_requests) == 3
+    assert amazon.record_key("order", first) == (
+        "amazon:order:902-3159896-1390000:2026-03-01T20:00:00Z"
+    )
+    single = amazon.get("order", "902-3159896-1390001")
+    assert set(single) == {"order", "items"}

@@ -298,7 +298,9 @@ def test_lwa_form_secrets_are_scrubbed(clock, tmp_path):
         )
 
     recorder = RecordingTransport(httpx2.MockTransport(handler))
-    amazon = AmazonConnector(httpx2.Client(transport=recorder), secrets=secrets, clock=clock)
+    amazon = AmazonConnector(
+        httpx2.Client(transport=recorder), secrets=secrets, clock=clock, combine_items=False
+    )
     recorder.watch(amazon)
     amazon.get("order", "902-1")
     recorder.save(tmp_path / "amazon.json")
@@ -332,7 +334,10 @@ def test_replay_runs_with_dummy_credentials_but_checks_bodies(clock, tmp_path):
 
     recorder = RecordingTransport(httpx2.MockTransport(handler))
     live = AmazonConnector(
-        httpx2.Client(transport=recorder), secrets=StaticSecrets(real), clock=clock
+        httpx2.Client(transport=recorder),
+        secrets=StaticSecrets(real),
+        clock=clock,
+        combine_items=False,
     )
     recorder.watch(live)
     live.get("order", "902-1")
@@ -348,7 +353,10 @@ def test_replay_runs_with_dummy_credentials_but_checks_bodies(clock, tmp_path):
     }
     replay = ReplayTransport(tmp_path / "amazon.json")
     offline = AmazonConnector(
-        httpx2.Client(transport=replay), secrets=StaticSecrets(dummy), clock=clock
+        httpx2.Client(transport=replay),
+        secrets=StaticSecrets(dummy),
+        clock=clock,
+        combine_items=False,
     )
     assert offline.get("order", "902-1") == {"AmazonOrderId": "902-1"}
     with pytest.raises(ReplayMismatchError):  # the recorded patch set 4, not 5

@@ -84,6 +84,7 @@ CHANNELS = {
         lambda r: int(r.url.params.get("NextToken", 0)),
         amazon_page,
         amazon_token,
+        kwargs={"combine_items": False},  # items calls are covered in test_amazon.py
     ),
     "woocommerce": Channel(
         WooCommerceConnector,
