@@ -17,20 +17,15 @@ def test_validate_subprocess_reports_every_problem_located(project: Path) -> Non
     done = run_accord("validate", "broken", "broken/notes.yaml")
     assert done.returncode == 1, done.stderr
     out = done.stdout
-    assert "broken/bad.rules:3:21: error RULE001: unexpected 'then'" in out
-    assert "broken/order.inbound.yaml:10:3: error MAP101: unknown target field 'totl'" in out
+    # other stages' messages may be reworded: their codes and locations are the contract
+    assert "broken/bad.rules:3:21: error RULE001: " in out
+    assert "broken/order.inbound.yaml:10:3: error MAP101: " in out
     assert "  totl: {from: total, as: money, currency: USD}\n  ^^^^\n" in out
-    assert "broken/order.inbound.yaml:11:36: error MAP107: unknown transform" in out
+    assert "broken/order.inbound.yaml:11:36: error MAP107: " in out
     assert "broken/order.inbound.cases.yaml:5:5: error CASE002: duplicate case name" in out
-    assert "broken/syntax.yaml:4:1: error YAML001" in out
+    assert "broken/syntax.yaml:4:1: error YAML001: " in out
     assert "broken/notes.yaml: warning CLI004: not an accord file" in out
     assert out.rstrip().endswith("5 errors, 1 warning in 5 files")
-    # annotations are automatic under GitHub Actions
-    gh = run_accord("validate", "broken", env={"GITHUB_ACTIONS": "true"})
-    assert gh.returncode == 1
-    assert "::error file=broken/order.inbound.yaml,line=10,col=3,endColumn=7,title=MAP101::" in (
-        gh.stdout
-    )
 
 
 def test_validate_good_project_and_default_paths(
@@ -41,7 +36,16 @@ def test_validate_good_project_and_default_paths(
     assert out.strip() == "0 errors, 0 warnings in 6 files"
 
 
-def test_validate_formats(in_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_formats(
+    in_project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # annotations are automatic under GitHub Actions
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["validate", "broken"]) == 1
+    assert "::error file=broken/order.inbound.yaml,line=10,col=3,endColumn=7,title=MAP101::" in (
+        capsys.readouterr().out
+    )
+    monkeypatch.delenv("GITHUB_ACTIONS")
     assert main(["validate", "--format", "sarif", "broken"]) == 1
     log = json.loads(capsys.readouterr().out)
     jsonschema.Draft7Validator(SARIF_MINIMAL_SCHEMA).validate(log)
