@@ -115,7 +115,7 @@ def _factor(value: object, what: str) -> Decimal:
     try:
         return parse_decimal(value)
     except PydanticCustomError as exc:
-        code = "CAN010" if exc.type == "exact_float" else "CAN009"
+        code = {"exact_float": "CAN010", "exact_range": "CAN005"}.get(exc.type, "CAN009")
         raise _money_error(code, f"{what}: {exc.message()}") from None
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 
@@ -196,7 +197,7 @@ def test_multiplying_by_a_float_or_money_is_refused() -> None:
     with pytest.raises(MoneyError):
         usd("1.00") * usd("2.00")
     with pytest.raises(TypeError):
-        usd("1.00") + 1  # type: ignore[operator]
+        usd("1.00") + 1
 
 
 # -- rounding -----------------------------------------------------------------------------------
@@ -294,7 +295,9 @@ def test_allocate_always_sums_exactly_to_the_whole(
     assert sum(p.amount for p in parts) == amount
     assert sum(parts[1:], parts[0]) == money
     # Each part is a whole number of the unit used (the minor unit, or finer if the amount is).
-    exponent = min(-minor_units(currency), amount.as_tuple().exponent)  # type: ignore[type-var]
+    own = amount.as_tuple().exponent
+    assert isinstance(own, int)
+    exponent = min(-minor_units(currency), own)
     unit = Fraction(1, 10**-exponent)
     total_weight = sum(Fraction(w) for w in ws)
     for part, w in zip(parts, ws, strict=True):
@@ -305,3 +308,46 @@ def test_allocate_always_sums_exactly_to_the_whole(
         assert abs(Fraction(part.amount) - exact_share) < unit
         if w == 0:
             assert part.amount == 0
+
+
+bounded = st.decimals(
+    min_value=Decimal("-999999999999999999999999.999999999999999999"),
+    max_value=Decimal("999999999999999999999999.999999999999999999"),
+    places=18,
+    allow_nan=False,
+    allow_infinity=False,
+)
+
+
+def _outcome(op: Callable[[], Money]) -> Money | str:
+    """The result, or the code of the MoneyError: any other exception fails the test."""
+    try:
+        return op()
+    except MoneyError as exc:
+        return exc.code
+
+
+@given(
+    a=bounded,
+    b=bounded,
+    factor=st.one_of(bounded, st.integers()),
+    mode=st.sampled_from(Rounding),
+)
+def test_arithmetic_is_exact_or_refused_never_a_raw_error(
+    a: Decimal, b: Decimal, factor: Decimal | int, mode: Rounding
+) -> None:
+    x, y = Money(a, "USD"), Money(b, "USD")
+    fa, fb = Fraction(a), Fraction(b)
+    for op, exact in (
+        (lambda: x + y, fa + fb),
+        (lambda: x - y, fa - fb),
+        (lambda: x * factor, fa * Fraction(factor)),
+    ):
+        outcome = _outcome(op)
+        if isinstance(outcome, str):
+            assert outcome == "CAN005"  # beyond the bounds or the exact context: refused
+        else:
+            assert Fraction(outcome.amount) == exact  # never silently rounded
+    rounded = _outcome(lambda: x.round(mode))
+    assert not isinstance(rounded, str)
+    assert abs(Fraction(rounded.amount) - fa) < Fraction(1, 100)
