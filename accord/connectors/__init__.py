@@ -32,7 +32,7 @@ dead-letter store classifies them (:class:`~accord.errors.ErrorClass`) and retri
 
 from __future__ import annotations
 
-from .amazon import AmazonConnector, parse_notification
+from .amazon import Amazon2026Connector, AmazonConnector, parse_notification
 from .backfill import (
     BackfillReport,
     Checkpoint,
@@ -64,6 +64,7 @@ from .woocommerce import WooCommerceConnector
 
 __all__ = [
     "CONNECTORS",
+    "Amazon2026Connector",
     "AmazonConnector",
     "BackfillReport",
     "Checkpoint",

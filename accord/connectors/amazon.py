@@ -44,7 +44,7 @@ from .retry import RetryPolicy, Sleep
 from .secrets import SecretsProvider
 from .webhooks import lower_headers, signature_matches
 
-__all__ = ["AmazonConnector", "parse_notification"]
+__all__ = ["Amazon2026Connector", "AmazonConnector", "parse_notification"]
 
 log = logging.getLogger("accord.connectors.amazon")
 
@@ -60,6 +60,8 @@ _DEFAULT_LIMITS: dict[str, tuple[float, float]] = {
     "patchListingsItem": (5.0, 10),
     "getListingsItem": (5.0, 10),
     "getInventorySummaries": (2.0, 2),
+    "searchOrders": (0.0167, 20),
+    "getOrder2026": (0.5, 30),
 }
 
 # NotificationType -> entity where a shipped mapping reads it: ORDER_CHANGE is an ``order`` of
@@ -449,3 +451,79 @@ def _payload(reply: Reply) -> dict[str, Any] | None:
 def _next_token(payload: Mapping[str, Any] | None) -> str | None:
     token = payload.get("NextToken") if payload is not None else None
     return str(token) if token else None
+
+
+class Amazon2026Connector(AmazonConnector):
+    """SP-API Orders ``2026-01-01``: one call returns each order with its items, proceeds,
+    fulfillment and (with the roles for it) buyer and recipient; ``paginationToken`` pages.
+
+    Records go to the engine as the API returns them, what
+    ``mappings/amazon_2026/order.inbound.yaml`` reads (``getOrder``'s ``{"order": ...}``
+    wrapper is unwrapped by the mapping).
+    """
+
+    channel: ClassVar[str] = "amazon_2026"
+    api_version: ClassVar[str | None] = "2026-01-01"
+    entities: ClassVar[tuple[str, ...]] = ("order",)
+    #: Datasets asked for; BUYER and RECIPIENT need restricted roles, so they are opt-in.
+    included_data: tuple[str, ...] = ("PROCEEDS", "FULFILLMENT", "CANCELLATION")
+
+    def list_page(
+        self,
+        entity: str,
+        *,
+        cursor: str | None = None,
+        since: datetime | None = None,
+        page_size: int | None = None,
+    ) -> Page:
+        if entity != "order":
+            raise self.rejected(f"listing {entity!r} is not supported")
+        params: dict[str, str | int] = {
+            "marketplaceIds": ",".join(self.marketplace_ids),
+            "includedData": ",".join(self.included_data),
+            "maxResultsPerPage": min(page_size or 100, 100),
+        }
+        if cursor is not None:
+            params["paginationToken"] = cursor
+        # Exactly one of createdAfter / lastUpdatedAfter is required, on every page.
+        after = since or datetime(1970, 1, 1, tzinfo=UTC)
+        params["lastUpdatedAfter"] = after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        reply = self.call(
+            "GET",
+            f"{self.endpoint}/orders/2026-01-01/orders",
+            params=params,
+            operation="searchOrders",
+        )
+        data = reply.data if isinstance(reply.data, dict) else None
+        orders = data.get("orders") if data is not None else None
+        if not isinstance(orders, list):
+            raise self.malformed_reply(reply, "searchOrders", "no 'orders' list")
+        pagination = data.get("pagination") if data is not None else None
+        token = pagination.get("nextToken") if isinstance(pagination, dict) else None
+        return Page(
+            entity=entity,
+            items=tuple(o for o in orders if isinstance(o, dict)),
+            cursor=cursor,
+            next_cursor=str(token) if token and orders else None,
+            api_version=self.api_version,
+        )
+
+    def get(self, entity: str, id: str) -> dict[str, Any]:
+        if entity != "order":
+            raise self.rejected(f"getting {entity!r} is not supported")
+        reply = self.call(
+            "GET",
+            f"{self.endpoint}/orders/2026-01-01/orders/{id}",
+            params={"includedData": ",".join(self.included_data)},
+            operation="getOrder2026",
+        )
+        if not isinstance(reply.data, dict):
+            raise self.malformed_reply(reply, "getOrder", "not a JSON object")
+        return reply.data
+
+    def record_key(self, entity: str, record: Mapping[str, Any]) -> str | None:
+        order = record.get("order", record)
+        order_id = order.get("orderId") if isinstance(order, Mapping) else None
+        if order_id is None:
+            return None
+        return f"amazon_2026:{entity}:{order_id}:{order.get('lastUpdatedTime', '')}"

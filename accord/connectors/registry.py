@@ -1,8 +1,8 @@
 """Connector classes by channel kind, and how a project channel finds its credentials.
 
 >>> sorted(CONNECTORS)  # doctest: +NORMALIZE_WHITESPACE
-['amazon', 'amazon_notifications', 'ebay', 'netsuite', 'shipbob', 'shopify', 'tiktok',
- 'woocommerce']
+['amazon', 'amazon_2026', 'amazon_notifications', 'ebay', 'netsuite', 'shipbob', 'shopify',
+ 'tiktok', 'woocommerce']
 >>> env_prefix("shopify", "shopify"), env_prefix("shopify-eu", "shopify")
 ('', 'SHOPIFY_EU_')
 """
@@ -17,7 +17,7 @@ import httpx2
 from accord.diagnostics import Diagnostic
 from accord.errors import RequestRejectedError
 
-from .amazon import AmazonConnector
+from .amazon import Amazon2026Connector, AmazonConnector
 from .base import UNSUPPORTED, Connector
 from .ebay import EbayConnector
 from .netsuite import NetSuiteConnector
@@ -31,6 +31,7 @@ __all__ = ["CONNECTORS", "connector_for", "env_prefix"]
 CONNECTORS: dict[str, type[Connector]] = {
     cls.channel: cls
     for cls in (
+        Amazon2026Connector,
         AmazonConnector,
         EbayConnector,
         NetSuiteConnector,

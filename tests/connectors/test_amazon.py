@@ -402,3 +402,42 @@ def test_orders_come_with_their_items_as_the_v0_mapping_reads_them(make_amazon, 
     )
     single = amazon.get("order", "902-3159896-1390001")
     assert set(single) == {"order", "items"}
+
+
+def test_orders_2026_search_pages_with_pagination_token(mock_client, clock, sleeper, policy):
+    from accord.connectors.amazon import Amazon2026Connector
+
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.host == "api.amazon.com":
+            return httpx2.Response(200, json={"access_token": "Atza|t1", "expires_in": 3600})
+        seen.append(request)
+        token = request.url.params.get("paginationToken")
+        order = {
+            "orderId": "902-2" if token else "902-1",
+            "createdTime": "2026-03-01T10:00:00Z",
+            "lastUpdatedTime": "2026-03-01T11:00:00Z",
+            "proceeds": {"grandTotal": {"amount": "25.00", "currencyCode": "USD"}},
+        }
+        body: dict[str, Any] = {"orders": [order], "lastUpdatedBefore": "2026-03-02T00:00:00Z"}
+        if not token:
+            body["pagination"] = {"nextToken": "2YgYW55IGNhcm5hbCBwbGVhc3VyZS4"}
+        return httpx2.Response(200, json=body)
+
+    amazon = Amazon2026Connector(
+        mock_client(handler), secrets=SECRETS, retry=policy, clock=clock, sleep=sleeper
+    )
+    pages = list(amazon.pages("order", since=datetime(2026, 3, 1, tzinfo=UTC)))
+    assert [o["orderId"] for p in pages for o in p.items] == ["902-1", "902-2"]
+    assert seen[0].url.path == "/orders/2026-01-01/orders"
+    assert seen[0].url.params["includedData"] == "PROCEEDS,FULFILLMENT,CANCELLATION"
+    # Amazon wants the date filter on every page, the token only after the first.
+    assert seen[1].url.params["lastUpdatedAfter"] == "2026-03-01T00:00:00Z"
+    assert seen[1].url.params["paginationToken"] == "2YgYW55IGNhcm5hbCBwbGVhc3VyZS4"
+    assert amazon.record_key("order", pages[0].items[0]) == (
+        "amazon_2026:order:902-1:2026-03-01T11:00:00Z"
+    )
+    assert amazon.record_key("order", {"order": pages[0].items[0]}) == (
+        "amazon_2026:order:902-1:2026-03-01T11:00:00Z"
+    )
