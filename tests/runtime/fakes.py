@@ -64,6 +64,7 @@ def shop_refund(p: Mapping[str, Any]) -> dict[str, Any]:
         "amount": _money(p["amount"], "USD"),
         "restock": bool(p.get("restock", False)),
         "lines": [{"sku": li["sku"], "quantity": li["quantity"]} for li in p.get("lines", [])],
+        **{k: p[k] for k in ("reason", "idempotency_key") if k in p},
     }
 
 
