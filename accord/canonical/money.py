@@ -202,9 +202,9 @@ class Money(BaseModel):
         """
         if type(units) is not int:
             raise _money_error("CAN004", "minor units must be an int")
-        checked = cls(0, currency)
-        return cls._make(
-            Decimal(units).scaleb(-CURRENCIES[checked.currency], _EXACT), checked.currency
+        code = cls(0, currency).currency
+        return cls._result(
+            lambda: Decimal(units).scaleb(-CURRENCIES[code], _EXACT), code, f"{units} minor units"
         )
 
     # -- properties ----------------------------------------------------------------------------

@@ -151,6 +151,9 @@ def test_minor_unit_conversions() -> None:
     with pytest.raises(MoneyError):
         usd("12.305").to_minor_units()
     assert str(Money.zero("BHD")) == "0.000 BHD"
+    with pytest.raises(MoneyError) as info:
+        Money.from_minor_units(10**70, "USD")
+    assert info.value.code == "CAN005"
 
 
 # -- arithmetic ---------------------------------------------------------------------------------
