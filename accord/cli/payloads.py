@@ -1,6 +1,6 @@
 """Read payload files for ``map``, ``explain``, ``replay`` and ``diff``, one at a time.
 
-* ``*.json``: one payload per file.
+* ``*.json``: one payload per file, or a JSON array of payloads (an export).
 * ``*.ndjson`` / ``*.jsonl``: one payload per line (blank lines skipped).
 * Either of them gzip-compressed (``*.json.gz``, ``*.ndjson.gz``).
 * ``-``: standard input (JSON, or NDJSON when it has several lines of objects).
@@ -65,6 +65,14 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
+def _parses(text: str) -> bool:
+    try:
+        _loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _bad(source: str, message: str, path: Path | None, line: int | None = None) -> Payload:
     diag = Diagnostic(code="CLI010", message=message, file=str(path) if path else source, line=line)
     return Payload(source=source, error=diag, file=path)
@@ -98,13 +106,21 @@ def read_payloads(path: Path) -> Iterator[Payload]:
 
 def _from_text(source: str, text: str, path: Path | None) -> Iterator[Payload]:
     try:
-        yield Payload(source=source, data=_loads(text), file=path)
-        return
+        data = _loads(text)
     except ValueError as first:
         lines = [ln for ln in text.splitlines() if ln.strip()]
-        if len(lines) < 2:
+        if len(lines) < 2 or not _parses(lines[0]):
+            # one broken document (say, pretty-printed JSON): one diagnostic, not one a line
             yield _bad(source, f"not JSON: {first}", path)
             return
+    else:
+        if isinstance(data, list):
+            # an export file: a JSON array of payloads (a mapping never takes a bare list)
+            for i, item in enumerate(data):
+                yield Payload(source=f"{source}[{i}]", data=item, file=path)
+        else:
+            yield Payload(source=source, data=data, file=path)
+        return
     for number, line in enumerate(text.splitlines(), 1):  # NDJSON on stdin
         if line.strip():
             try:
