@@ -243,6 +243,8 @@ class Money(BaseModel):
         '1234 JPY'
         """
         rounding = _rounding(mode)
+        if places is not None and (type(places) is not int or not -24 <= places <= 18):
+            raise _money_error("CAN005", "places must be an int from -24 to 18")
         exp = quantum(self.currency) if places is None else Decimal(1).scaleb(-places)
         try:
             rounded = self.amount.quantize(exp, rounding=rounding.decimal_mode, context=_ROUNDING)

@@ -235,6 +235,12 @@ def test_round_respects_the_currency_and_places() -> None:
     assert str(usd("1.23456").round(Rounding.DOWN, places=4).amount) == "1.2345"
 
 
+def test_round_places_must_be_a_small_int() -> None:
+    for bad in (1.5, "2", 40):
+        with pytest.raises(MoneyError):
+            usd("1.005").round(Rounding.HALF_UP, places=bad)  # type: ignore[arg-type]
+
+
 def test_round_needs_a_known_mode() -> None:
     with pytest.raises(MoneyError) as info:
         usd("1.005").round("bankers")
