@@ -6,8 +6,9 @@ every record whose output or decision changes, grouped by rule (rule packs) or b
 (``--rev OLD`` compares that revision with the working tree; ``--rev OLD --rev NEW`` two
 revisions).
 
-Rule packs are evaluated on canonical records (JSON form), or on channel payloads mapped first
-when ``--channel``/``--entity`` name the inbound mapping. Inbound specs map channel payloads;
+Rule packs are evaluated on canonical records (JSON form, or the ``records.ndjson`` that
+``accord replay --out`` writes), or on channel payloads mapped first when
+``--channel``/``--entity`` name the inbound mapping. Inbound specs map channel payloads;
 outbound specs map canonical records. A decision changes when a rule or table row matches
 differently, or the outcomes' kinds or arguments differ; reworded reasons alone do not count.
 Exit code 1 when anything changed, 0 when nothing did.
@@ -249,8 +250,16 @@ def _preparer(kind: str, args: argparse.Namespace) -> Evaluator:
     if kind == "rules":
         from accord.testing.subjects import revive
 
-        return revive
+        return lambda value: revive(_unwrap_replay(value))
     return lambda payload: payload
+
+
+def _unwrap_replay(value: Any) -> Any:
+    """A line of ``accord replay``'s ``records.ndjson`` is ``{"source", ..., "record"}``: take
+    the record, so last month's replay output can be decided again by a new pack."""
+    if isinstance(value, dict) and "record" in value and "source" in value:
+        return value["record"]
+    return value
 
 
 def _run_one(fn: Evaluator, value: Any) -> tuple[Any, str | None]:

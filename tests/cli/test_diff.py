@@ -115,3 +115,16 @@ def test_diff_between_git_revisions(
     assert main([*args, "--rev=--upload-pack=x"]) == 3  # never passed to git as an option
     assert main(["diff", RULES, "--payloads", "payloads"]) == 3  # one path needs --rev
     assert "CLI040" in capsys.readouterr().err
+
+
+def test_rule_diff_over_a_replay_output(
+    in_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["replay", "payloads", "--out", str(out), "--format", "json"]) == 0
+    new = _lower_threshold(in_project / RULES, tmp_path / "new.rules")
+    capsys.readouterr()
+    assert main(["diff", RULES, str(new), "--payloads", str(out / "records.ndjson")]) == 1
+    text = capsys.readouterr().out
+    assert "2 records: 1 changed, 1 unchanged" in text
+    assert f"  {out / 'records.ndjson'}:1 (1001)" in text
