@@ -10,7 +10,7 @@ the records validate with invariants on.
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -172,4 +172,4 @@ def records(entity: str) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-__all__ = ["CURRENCY_CODES", "UTC", "aware_datetimes", "decimals", "ids", "records"]
+__all__ = ["CURRENCY_CODES", "aware_datetimes", "decimals", "ids", "records"]
