@@ -364,14 +364,19 @@ class Engine:
     def _resolve(self, channel: str, entity: str, direction: str) -> MappingLike | AccordError:
         cache = self._inbound if direction == "inbound" else self._outbound
         key = (channel, entity)
-        if key not in cache:
-            ch = self.project.channels.get(channel)
-            kind = ch.kind if ch is not None else channel
-            try:
-                cache[key] = self._catalog.find(kind, entity, direction)
-            except AccordError as exc:
-                cache[key] = exc  # reported per event, so one bad spec does not stop the rest
-        return cache[key]
+        found = cache.get(key)
+        if found is None:
+            with self._lock:  # compile each spec once, even when threads race for it
+                found = cache.get(key)
+                if found is None:
+                    ch = self.project.channels.get(channel)
+                    kind = ch.kind if ch is not None else channel
+                    try:
+                        found = self._catalog.find(kind, entity, direction)
+                    except AccordError as exc:
+                        found = exc  # reported per event: one bad spec stops nothing else
+                    cache[key] = found
+        return found
 
     # -- public API ------------------------------------------------------------------------
 
@@ -853,7 +858,8 @@ class Engine:
         if p.target == "order" and order_ref is not None:
             cancelled = bool(record.get("cancelled_at")) or record.get("status") == "cancelled"
             fstatus = str(record.get("fulfillment_status") or "")
-            if not cancelled and not tx.reservations(order_ref):
+            # A new order has no reservations yet; only an update needs to look.
+            if not cancelled and (stored is None or not tx.reservations(order_ref)):
                 lines = [
                     (f"{i:04d}", str(line["sku"]), int(line.get("quantity") or 0))
                     for i, line in enumerate(record.get("lines") or [])
