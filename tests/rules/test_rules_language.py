@@ -1,0 +1,166 @@
+"""The rules language as data (compliance.yaml), its builtins' examples, and its messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from accord.diagnostics import Severity
+from accord.engine.rules import check_rules_text, parse_ruleset
+from accord.engine.rules.compiler import BUILTINS
+from accord.errors import RuleError, SpecError
+from accord.testing.subjects import revive
+
+HERE = Path(__file__).parent
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+COMPLIANCE: list[dict[str, Any]] = YAML(typ="safe").load(
+    (HERE / "compliance.yaml").read_text(encoding="utf-8")
+)["cases"]
+
+
+def _now(case: dict[str, Any]) -> datetime:
+    if "now" in case:
+        return datetime.fromisoformat(str(case["now"]).replace("Z", "+00:00"))
+    return NOW
+
+
+@pytest.mark.parametrize("case", COMPLIANCE, ids=[c["name"] for c in COMPLIANCE])
+def test_compliance(case: dict[str, Any]) -> None:
+    if "error" in case:
+        with pytest.raises(SpecError) as info:
+            parse_ruleset(case["rule"])
+        assert case["error"] in {d.code for d in info.value.diagnostics}
+        return
+    rs = parse_ruleset(case["rule"])
+    record = revive(case.get("record", {}))
+    facts = case.get("facts", {})
+    if "runtime_error" in case:
+        with pytest.raises(RuleError) as rinfo:
+            rs.evaluate(record, facts=facts, now=_now(case))
+        assert rinfo.value.code == case["runtime_error"]
+        return
+    d = rs.evaluate(record, facts=facts, now=_now(case)).to_dict()
+    if "kinds" in case:
+        assert [o["kind"] for o in d["outcomes"]] == case["kinds"]
+    if "fields" in case:
+        assert d["fields"] == case["fields"]
+    if "reasons" in case:
+        assert d["reasons"] == case["reasons"]
+    if "effective" in case:
+        assert d["effective"] is case["effective"]
+
+
+def test_compliance_cases_say_something() -> None:
+    keys = {"error", "runtime_error", "kinds", "fields", "reasons"}
+    assert all(keys & set(c) for c in COMPLIANCE)
+
+
+_CAL = 'calendar weekdays_utc weekdays mon, tue, wed, thu, fri zone "UTC" end\n'
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+def test_builtin_example_holds(name: str) -> None:
+    example = BUILTINS[name].example
+    rs = parse_ruleset(_CAL + f'rule r when {example} then approve because "holds"')
+    assert rs.evaluate({}, now=NOW).kinds() == ["approve"]
+    # and the negation does not: the example really tests something
+    rs = parse_ruleset(_CAL + f'rule r when not ({example}) then approve because "holds"')
+    assert rs.evaluate({}, now=NOW).kinds() == []
+
+
+def test_every_builtin_is_documented() -> None:
+    doc = (HERE.parent.parent / "docs" / "rules-language.md").read_text(encoding="utf-8")
+    for name, b in BUILTINS.items():
+        assert f"| `{name}` |" in doc
+        assert b.example in doc
+
+
+def _render(text: str, filename: str = "refund.rules") -> list[str]:
+    return [d.render(source=text) for d in check_rules_text(text, filename=filename)]
+
+
+def test_check_message_golden_unknown_name() -> None:
+    text = 'fact amount: money\nrule r when amont > 5 USD then approve because "x"\n'
+    assert _render(text) == [
+        "refund.rules:2:13: error RULE101: unknown name 'amont'; did you mean 'amount'?\n"
+        'rule r when amont > 5 USD then approve because "x"\n'
+        "            ^^^^^"
+    ]
+
+
+def test_check_message_golden_money_and_number() -> None:
+    text = 'fact amount: money\nrule r when amount > 100 then approve because "x"\n'
+    assert _render(text) == [
+        "refund.rules:2:13: error RULE111: money is compared with a bare number; write the "
+        "currency: '100 USD'\n"
+        'rule r when amount > 100 then approve because "x"\n'
+        "            ^^^^^^^^^^^^"
+    ]
+
+
+def test_check_message_golden_missing_reason_and_two_sets() -> None:
+    text = "rule r when true then set x = 1, set x = 2\n"
+    assert _render(text) == [
+        "refund.rules:1:1: error RULE120: rule 'r' has no reason; add: because \"...\"\n"
+        "rule r when true then set x = 1, set x = 2\n"
+        "^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+        "refund.rules:1:34: error RULE121: rule 'r' sets 'x' twice\n"
+        "rule r when true then set x = 1, set x = 2\n"
+        "                                 ^^^^^^^^^",
+    ]
+
+
+def test_check_message_golden_enum() -> None:
+    text = 'over order\nrule r when fulfillment_status == "fulfiled" then approve because "x"\n'
+    diags = check_rules_text(text, filename="o.rules")
+    assert [d.render() for d in diags] == [
+        "o.rules:2:35: error RULE126: 'fulfiled' is not one of the allowed values; did you "
+        "mean 'fulfilled'?\n"
+        "    hint: allowed: unfulfilled, scheduled, on_hold, in_progress, partially_fulfilled, "
+        "fulfilled, restocked, unfulfillable"
+    ]
+
+
+def test_all_check_errors_reported_together_sorted() -> None:
+    text = (
+        "fact a: money\n"
+        "rule r when a > 1 then approve\n"
+        'rule r when b then approve because "x"\n'
+        'rule s when a + 1 > 2 USD then approve because "{c}"\n'
+    )
+    diags = check_rules_text(text)
+    assert [(d.code, d.line) for d in diags] == [
+        ("RULE120", 2),
+        ("RULE111", 2),
+        ("RULE122", 3),
+        ("RULE101", 3),
+        ("RULE110", 4),
+        ("RULE101", 4),
+    ]
+    assert all(Severity(d.severity) is Severity.ERROR for d in diags)
+
+
+def test_runtime_error_points_at_rule_and_data_golden() -> None:
+    rs = parse_ruleset(
+        'over order\nrule r\n  when customer.email == "x"\n  then approve because "x"\n',
+        filename="o.rules",
+    )
+    with pytest.raises(RuleError) as info:
+        rs.evaluate({"id": "1", "customer": {}}, now=NOW)
+    assert info.value.diagnostics[0].render() == (
+        "o.rules:2:1: error RULE201: rule 'r' needs 'customer.email', which is missing\n"
+        "    at customer.email\n"
+        "    hint: handle it in the rule with exists(...) or '?? default'"
+    )
+
+
+def test_runtime_error_in_a_let_names_the_let() -> None:
+    rs = parse_ruleset('fact n: number\nlet q = 1 / n\nrule r when q > 0 then approve because "x"')
+    with pytest.raises(RuleError) as info:
+        rs.evaluate({}, facts={"n": 0}, now=NOW)
+    d = info.value.diagnostics[0]
+    assert (d.code, d.line, d.message) == ("RULE203", 2, "let 'q': division by zero")
