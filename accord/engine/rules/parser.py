@@ -156,19 +156,27 @@ def _friendly(exc: UnexpectedInput, start: str) -> str | None:
             try:
                 parser.parse(example, start="start")
             except UnexpectedInput as other:
-                if other.state != exc.state or type(other) is not type(exc):
+                # Same LALR state (the top of the stack), whatever came before it.
+                if type(other) is not type(exc) or _position(other) != _position(exc):
                     continue
                 other_token = getattr(other, "token", None)
                 if token is not None and other_token is not None:
+                    # The same state is not enough: '=' and '||' after a name both fail
+                    # there, and deserve different advice.
                     if other_token == token and other_token.type == token.type:
                         return label
                     if other_token.type == token.type and by_type is None:
                         by_type = label
-                if by_state is None:
+                elif by_state is None:
                     by_state = label
             except LarkError:  # pragma: no cover - the examples are fixed text
                 continue
     return by_type or by_state
+
+
+def _position(exc: UnexpectedInput) -> object:
+    state = getattr(exc, "state", None)
+    return getattr(state, "position", state)
 
 
 def _expected(exc: UnexpectedInput) -> str:
