@@ -635,6 +635,43 @@ _reg(
 )
 
 
+def _to_object(v: Any, key: str, value: str) -> Any:
+    # Channels send name/value pairs where the canonical model wants an object (WooCommerce
+    # variation attributes, Amazon/eBay aspects): later pairs win, pairs without a key drop.
+    if v.__class__ is not list:
+        raise _fail("to_object", v, f"expected a list of objects, got {type_name(v)}")
+    out: dict[str, Any] = {}
+    for item in v:
+        if not isinstance(item, dict):
+            raise _fail("to_object", item, f"expected an object, got {type_name(item)}")
+        name = item.get(key)
+        if name is not None:
+            out[_text("to_object", name)] = item.get(value)
+    return out
+
+
+_reg(
+    "to_object",
+    "to_object(value: list[object], key: str = 'name', value: str = 'value') -> object",
+    "Turn a list of name/value objects into one object; pairs without a name are dropped.",
+    [
+        (
+            [{"name": "Color", "option": "Black"}, {"name": "Size", "option": "M"}],
+            {"to_object": {"key": "name", "value": "option"}},
+            {"Color": "Black", "Size": "M"},
+        ),
+        ([{"name": "Gift", "value": "yes"}, {"value": "orphan"}], "to_object", {"Gift": "yes"}),
+    ],
+    _to_object,
+    [
+        Param("key", "str", required=False, default="name"),
+        Param("value", "str", required=False, default="value"),
+    ],
+    elementwise=False,
+    prepare=lambda key, value: (key or "name", value or "value"),
+)
+
+
 def _sum(v: Any) -> Any:
     if v.__class__ is not list:
         return v  # a single amount, or a money object from an earlier fallback
