@@ -157,3 +157,18 @@ def test_replay_memory_stays_flat(
     # ten times the payloads: peak memory may not grow with the count (allow noise)
     assert large < small * 1.5 + 256 * 1024, (small, large)
     assert len((tmp_path / "out-2000/records.ndjson").read_text().splitlines()) == 2000
+
+
+def test_a_pack_decides_only_records_of_its_entity(
+    in_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refunds = tmp_path / "refunds.rules"
+    refunds.write_text(
+        'ruleset refunds\nversion "1"\nover refund\n'
+        'rule any when amount > 0 USD then approve because "always"\n'
+    )
+    args = ["replay", "payloads", "--rules", "rules/order_review.rules", "--rules", str(refunds)]
+    assert main([*args, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["decisions_by_outcome"] == {"order_review: approve": 1, "order_review: escalate": 1}
+    assert doc["errors_by_code"] == {"MAP201": 1}
