@@ -63,7 +63,6 @@ class UnitInfo:
     lets: list[str] = field(default_factory=list)
     hit: str | None = None
     rows: int = 0
-    reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -142,7 +141,8 @@ class Compiler:
             )
         )
 
-    def const(self, value: Any, kind: str = "v") -> str:
+    def const(self, value: Any) -> str:
+        """The name of a compile-time constant in the generated code's namespace."""
         key = (type(value).__name__, repr(value))
         if key in self._const_ids:
             return self._const_ids[key]
@@ -150,9 +150,6 @@ class Compiler:
         self.consts[name] = value
         self._const_ids[key] = name
         return name
-
-    def tmp(self) -> str:
-        return f"t{next(self.counter)}"
 
     # -- declarations -----------------------------------------------------------------------
     def decl_type(self, t: A.TypeExpr) -> T:
@@ -257,7 +254,7 @@ class Compiler:
             self.calendars[cal.name] = BusinessCalendar(
                 cal.name, weekdays=weekdays, holidays=cal.holidays, zone=zone, cutoff=cal.cutoff
             )
-        src = self.const(cal.name, "cal")
+        src = f"CAL{len(self.calendars)}_{len(self.consts)}"
         self.consts[src] = self.calendars.get(cal.name)
         self.declare(cal.name, Binding("calendar", CALENDAR, src), cal.pos, "calendar")
 
@@ -887,7 +884,7 @@ class Compiler:
                 fields_here[act.field] = act.pos
             self.action(act, out, "        ", str(n), 0)
         if any(a.kind == "stop" for a in rule.actions):
-            out.append(f"        return {n}, f")
+            out.append(f"        return {n}")
         if rule.reason is None:
             self.err(
                 "RULE120",
@@ -1102,7 +1099,7 @@ class Compiler:
         fact_locals = {src[3:-2]: local for src, local in hoisted.items() if src.startswith("f[")}
         # One generated function: check and convert the host's facts (straight into the
         # locals the rules read), then read the record's fields once, compute the lets and
-        # run the rules and tables in priority order. It returns (stopped unit, facts).
+        # run the rules and tables in priority order. It returns the unit that stopped, or -1.
         lines = [
             "def evaluate(rec, facts, now, fs, o, lv):",
             *("    " + ln for ln in _prepare_lines(facts, defaults, fact_locals)),
@@ -1114,7 +1111,7 @@ class Compiler:
             ),
             *("    " + ln for ln in lets_src),
             *body,
-            "    return -1, f",
+            "    return -1",
         ]
         # ``u = N`` lines only mark where each unit's code starts: they are dropped, and a
         # failure is attributed to its unit from the traceback's line number instead, so the
@@ -1261,19 +1258,21 @@ def _is_literal(e: A.Expr) -> bool:
 #: Exact-type tests for values already in the engine's form (the common case: the host passes
 #: canonical Python values); anything else takes the slow converter.
 _FAST = {
-    "number": "(type(v) is D or type(v) is int)",
-    "string": "type(v) is str",
-    "bool": "(v is True or v is False)",
-    "money": "",
+    "number": "(type({v}) is D or type({v}) is int)",
+    "string": "type({v}) is str",
+    "bool": "({v} is True or {v} is False)",
+    "money": (
+        "(type({v}) is dict and len({v}) == 2 and type({v}.get('amount')) is D "
+        "and type({v}.get('currency')) is str)"
+    ),
+    "datetime": "(type({v}) is DT and {v}.tzinfo is not None)",
 }
 
 
 def _fast_test(t: T, var: str) -> str | None:
     """An inline exact-type test of ``var`` (a simple name) against ``t``, or None."""
     if t.kind in _FAST:
-        return _FAST[t.kind].replace("v", var) if t.kind != "money" else _money_test(var)
-    if t.kind == "datetime":
-        return f"(type({var}) is DT and {var}.tzinfo is not None)"
+        return _FAST[t.kind].format(v=var)
     if t.kind == "list" and t.item is not None and t.item.kind == "record" and t.item.fields:
         # Records in a list: every field is absent, null or already of its type.
         checks = []
@@ -1288,13 +1287,6 @@ def _fast_test(t: T, var: str) -> str | None:
     return None
 
 
-def _money_test(var: str) -> str:
-    return (
-        f"(type({var}) is dict and len({var}) == 2 and type({var}.get('amount')) is D "
-        f"and type({var}.get('currency')) is str)"
-    )
-
-
 def _prepare_lines(
     facts: dict[str, tuple[T, bool, bool]],
     defaults: dict[str, str],
@@ -1304,7 +1296,7 @@ def _prepare_lines(
     the given locals): an exact-type test keeps values already in the engine's form, ``C<i>``
     converts anything else, defaults fill gaps and ``absent(name)`` refuses a missing one."""
     into_dict = locals_ is None
-    lines = ["f = {}" if into_dict else "f = None", "get = facts.get"]
+    lines = ["f = {}", "get = facts.get"] if into_dict else ["get = facts.get"]
     for i, (name, (t, optional, _)) in enumerate(facts.items()):
         key = repr(name)
         # Straight into the rules' locals when given; the trace rebuilds the dict when asked.

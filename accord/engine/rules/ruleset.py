@@ -253,7 +253,7 @@ class RuleSet:
         self._code_name = f"<rules {self.name}>"
         code = compile(compiled.source, self._code_name, "exec")
         exec(code, ns)
-        self._fn: Callable[..., tuple[int, Any]] = ns["evaluate"]
+        self._fn: Callable[..., int] = ns["evaluate"]
         self._ns = ns
         for i, spec in enumerate(self.facts.values()):
             ns[f"C{i}"] = converter(spec.type)
@@ -334,7 +334,7 @@ class RuleSet:
         lets: list[Any] = []
         fields: dict[str, Any] = {}
         try:
-            stopped, _ = self._fn(rec, facts, now, fields, raw, lets)
+            stopped = self._fn(rec, facts, now, fields, raw, lets)
         except RuleError:
             raise  # a fact was missing or malformed
         except Conflict as exc:
