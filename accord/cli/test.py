@@ -198,6 +198,10 @@ def _json(results: list[FileResult], total: Coverage) -> dict[str, Any]:
             }
             for r in results
         ],
+        "summary": {
+            status: sum(r.counts()[status] for r in results)
+            for status in ("passed", "failed", "error")
+        },
         "coverage": {
             "percent": round(total.percent, 2),
             "items": len(total.items),

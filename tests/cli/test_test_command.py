@@ -80,6 +80,7 @@ def test_broken_case_file_missing_path_and_formats(
     (file,) = doc["files"]
     assert [c["status"] for c in file["cases"]] == ["passed", "passed"]
     assert file["coverage"]["missed"] == ["field:note"]
+    assert doc["summary"] == {"passed": 2, "failed": 0, "error": 0}
 
     assert main(["test", "--format", "junit", "mappings/demo", "broken"]) == 1
     root = ET.fromstring(capsys.readouterr().out.split("\n", 1)[1])
@@ -87,3 +88,17 @@ def test_broken_case_file_missing_path_and_formats(
 
     assert main(["test", "--format", "github", "broken"]) == 1
     assert "::error file=broken/order.inbound.cases.yaml,line=5,col=5" in (capsys.readouterr().out)
+
+
+def test_a_broken_subject_fails_its_case_file_with_the_subjects_diagnostics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bad.rules").write_text(
+        "ruleset bad\nover order\nrule r when total > then approve\n"
+    )
+    (tmp_path / "bad.cases.yaml").write_text("cases:\n  - name: a\n    given: {}\n    expect: {}\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["test", "."]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR  bad.cases.yaml  0 passed" in out
+    assert "bad.rules:3:21: error RULE001: " in out
