@@ -17,7 +17,7 @@ from typing import Any
 
 from accord.diagnostics import Diagnostic
 from accord.errors import AccordError, SpecError
-from accord.testing.cases import Case, CaseFile, is_case_file, load_case_file
+from accord.testing.cases import Case, is_case_file, load_case_file
 from accord.testing.match import Mismatch, compare, render_mismatches, to_json_form
 from accord.testing.subjects import Subject, load_subject
 
@@ -245,8 +245,3 @@ def describe_failure(file: str, result: CaseResult) -> str:
     if result.status == ERROR and result.diagnostics:
         parts.extend("  " + d.render().replace("\n", "\n  ") for d in result.diagnostics[:5])
     return "\n".join(parts)
-
-
-def load(path: Path) -> CaseFile:
-    """Load a case file (re-exported for the pytest plugin)."""
-    return load_case_file(path)

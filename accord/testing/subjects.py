@@ -19,8 +19,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Protocol
 
-from accord.diagnostics import Diagnostic
-from accord.errors import SpecError
 from accord.testing.cases import Case
 
 __all__ = ["MappingSubject", "RulesSubject", "Subject", "load_subject", "revive"]
@@ -179,8 +177,3 @@ def _matched_items(decision: Any) -> set[str]:
         elif entry.get("matched") and "rule" in entry:
             out.add(f"rule:{entry['rule']}")
     return out
-
-
-def subject_error(path: Path, message: str) -> SpecError:
-    """A ``CASE008`` error: the subject cannot be run at all."""
-    return SpecError(diagnostics=[Diagnostic(code="CASE008", message=message, file=str(path))])
