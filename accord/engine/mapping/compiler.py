@@ -102,7 +102,6 @@ class _Gen:
         self.metas: list[FieldMeta] = []
         self.consumed: set[str] = set()
         self.n = 0
-        self.errors: list[Diagnostic] = []
         self.hoisted: dict[str, str] = {}  # root key -> variable read once per record
 
     # -- plumbing --

@@ -32,7 +32,7 @@ from accord.engine.mapping.runtime import FieldMeta
 if TYPE_CHECKING:
     from accord.engine.mapping.runtime import CompiledMapping
 
-__all__ = ["BRANCH_ABSENT", "Explanation", "FieldTrace", "Tracer"]
+__all__ = ["Explanation", "FieldTrace", "Tracer"]
 
 # Branch markers the generated explain code passes (>= 0 is the index of the `from` used).
 BRANCH_VALUE = -1

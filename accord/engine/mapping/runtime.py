@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
+import jmespath
 from jmespath.exceptions import JMESPathError
 
 from accord.diagnostics import Diagnostic, Severity
@@ -351,8 +352,6 @@ class _Runtime:
                 if sp.steps is not None:
                     value = walk(base, sp.steps, sp.text)
                 else:
-                    import jmespath
-
                     value = jmespath.search(sp.expression, base)
             except Exception:
                 return sp.dotted(), None
@@ -572,11 +571,6 @@ class CompiledMapping:
         )
 
 
-def key_of(value: Any) -> str | None:
-    """``map_key`` for the generated code (kept here so the code binds one name)."""
-    return map_key(value)
-
-
 #: What a generated module may see; resolved once per compile.
 RUNTIME_NAMES: Final[dict[str, Any]] = {
     "_walk": walk,
@@ -586,7 +580,7 @@ RUNTIME_NAMES: Final[dict[str, Any]] = {
     "_obj": expect_object,
     "_put": put,
     "_get_target": get_target,
-    "_mk": key_of,
+    "_mk": map_key,
     "_FF": FieldFailure,
     "_ME": MappingError,
 }

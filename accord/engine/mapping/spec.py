@@ -1054,7 +1054,7 @@ class _SpecBuilder:
 
         def walk(rules: Sequence[FieldRule], trail: tuple[str, ...]) -> None:
             for rule in rules:
-                where = _FakeAt(rule)
+                where = _RuleAt(rule)
                 if rule.use is not None:
                     if rule.use not in spec.definitions:
                         hint = _closest(rule.use, spec.definitions)
@@ -1081,7 +1081,7 @@ class _SpecBuilder:
             walk(definition.fields, (definition.name,))
 
 
-class _FakeAt:
+class _RuleAt:
     def __init__(self, rule: FieldRule) -> None:
         self.rule = rule
 
