@@ -261,8 +261,10 @@ def _failed(
     summary.statuses[status] += 1
     for d in diags:
         summary.errors[d.code] += 1
-    sink.write("errors.ndjson", {"source": source, "status": status,
-                                 "diagnostics": [d.to_dict() for d in diags]})  # fmt: skip
+    sink.write(
+        "errors.ndjson",
+        {"source": source, "status": status, "diagnostics": [d.to_dict() for d in diags]},
+    )
 
 
 def _record(
@@ -274,11 +276,15 @@ def _record(
     outcome: _Outcome,
 ) -> None:
     summary.statuses[outcome.status] += 1
-    errors = [d for d in outcome.diagnostics if Severity(d.severity) is Severity.ERROR]
     for d in outcome.diagnostics:
-        (summary.errors if d in errors else summary.warnings)[d.code] += 1
-    head = {"source": item.source, "channel": channel, "entity": entity,
-            "record_id": outcome.record_id}  # fmt: skip
+        is_error = Severity(d.severity) is Severity.ERROR
+        (summary.errors if is_error else summary.warnings)[d.code] += 1
+    head = {
+        "source": item.source,
+        "channel": channel,
+        "entity": entity,
+        "record_id": outcome.record_id,
+    }
     if outcome.status not in _OK_STATUSES:
         diags = [d.to_dict() for d in outcome.diagnostics]
         sink.write("errors.ndjson", {**head, "status": outcome.status, "diagnostics": diags})
@@ -295,8 +301,9 @@ def _record(
         safe = dest.replace("/", "_")
         sink.write(f"outbound/{safe}.ndjson", {**head, "destination": dest, "payload": payload})
     if outcome.diagnostics:
-        sink.write("warnings.ndjson", {**head, "diagnostics":
-                                       [d.to_dict() for d in outcome.diagnostics]})  # fmt: skip
+        sink.write(
+            "warnings.ndjson", {**head, "diagnostics": [d.to_dict() for d in outcome.diagnostics]}
+        )
 
 
 def _outcome_kinds(decision: Any) -> list[str]:
@@ -372,11 +379,17 @@ def _direct_processor(args: argparse.Namespace, facts: dict[str, Any], now: Any)
             model = validate_record(entity, record, invariants=False)
             warnings.extend(check_invariants(model))
         except AccordError as exc:
-            return _Outcome(status="dead_lettered", diagnostics=error_diagnostics(exc),
-                            compiled=compiled)  # fmt: skip
+            return _Outcome(
+                status="dead_lettered", diagnostics=error_diagnostics(exc), compiled=compiled
+            )
         record_id = str(record.get("id")) if record.get("id") is not None else None
-        out = _Outcome(status="processed", record_id=record_id, record=record,
-                       diagnostics=warnings, compiled=compiled)  # fmt: skip
+        out = _Outcome(
+            status="processed",
+            record_id=record_id,
+            record=record,
+            diagnostics=warnings,
+            compiled=compiled,
+        )
         try:
             for name, pack in packs.items():
                 # a pack decides on records of its own entity (`over refund`) only

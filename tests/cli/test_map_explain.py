@@ -17,9 +17,15 @@ ORDERS = "payloads/demo/order"
 
 def test_map_subprocess_prints_canonical_json_and_reports_failures(project: Path) -> None:
     done = run_accord(
-        "map", "--channel", "demo", "--entity", "order", "--validate",
-        f"{ORDERS}/1001.json", f"{ORDERS}/1003-no-id.json",
-    )  # fmt: skip
+        "map",
+        "--channel",
+        "demo",
+        "--entity",
+        "order",
+        "--validate",
+        f"{ORDERS}/1001.json",
+        f"{ORDERS}/1003-no-id.json",
+    )
     assert done.returncode == 1
     (record,) = json.loads(done.stdout)
     assert record["id"] == "1001"
@@ -60,9 +66,15 @@ def test_map_ndjson_gzip_stdin_and_usage_errors(
 
 def test_explain_subprocess_shows_spec_line_source_value_and_rules(project: Path) -> None:
     done = run_accord(
-        "explain", "--channel", "demo", "--entity", "order",
-        "--rules", "rules/order_review.rules", f"{ORDERS}/1002.json",
-    )  # fmt: skip
+        "explain",
+        "--channel",
+        "demo",
+        "--entity",
+        "order",
+        "--rules",
+        "rules/order_review.rules",
+        f"{ORDERS}/1002.json",
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert out.startswith(f"== {ORDERS}/1002.json (demo.order.inbound v1)\n")

@@ -33,8 +33,9 @@ def test_broken_inputs_become_cli010_diagnostics(tmp_path: Path) -> None:
     gz = tmp_path / "bad.json.gz"
     gz.write_bytes(b"not gzip at all")
     items = list(iter_payloads([pretty, lines, gz, tmp_path / "missing.json"]))
-    errors = [(i.source.replace(str(tmp_path), "T"), i.error.code, i.error.line)
-              for i in items if i.error]  # fmt: skip
+    errors = [
+        (i.source.replace(str(tmp_path), "T"), i.error.code, i.error.line) for i in items if i.error
+    ]
     assert errors == [
         ("T/pretty.json", "CLI010", None),  # one diagnostic for the file, not one a line
         ("T/lines.ndjson:2", "CLI010", 2),

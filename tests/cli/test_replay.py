@@ -21,9 +21,15 @@ def test_replay_subprocess_writes_records_decisions_errors_and_summary(
 ) -> None:
     out = tmp_path / "out"
     done = run_accord(
-        "replay", "payloads", "--rules", "rules/order_review.rules", "--to", "erp",
-        "--out", str(out),
-    )  # channel and entity from payloads/<channel>/<entity>/  # fmt: skip
+        "replay",
+        "payloads",
+        "--rules",
+        "rules/order_review.rules",
+        "--to",
+        "erp",
+        "--out",
+        str(out),
+    )  # channel and entity from payloads/<channel>/<entity>/
     assert done.returncode == 0, done.stderr
     text = done.stdout
     assert text.startswith("replayed 3 payloads in ")
@@ -86,8 +92,10 @@ def test_replay_streams_ndjson_gzip_and_reports_unroutable_and_bad_lines(
     dump = tmp_path / "dump.ndjson.gz"
     with gzip.open(dump, "wt") as stream:
         stream.write('{"id": 1, "currency": "USD"}\nnot json\n{"id": 2, "currency": "EUR"}\n')
-    assert main(["replay", str(dump), "--channel", "demo", "--entity", "order",
-                 "--format", "json"]) == 0  # fmt: skip
+    assert (
+        main(["replay", str(dump), "--channel", "demo", "--entity", "order", "--format", "json"])
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["payloads"] == 3
     assert doc["statuses"] == {"processed": 2, "unreadable": 1}
@@ -133,15 +141,34 @@ def test_replay_through_the_engine_with_a_project(
 
 def _replay_peak(tmp_path: Path, n: int) -> int:
     dump = tmp_path / f"many-{n}.ndjson"
-    line = json.dumps({"id": 0, "currency": "USD", "total": "9.99", "note": "x" * 200,
-                       "items": [{"sku": "A", "qty": 1, "price": "9.99"}]})  # fmt: skip
+    line = json.dumps(
+        {
+            "id": 0,
+            "currency": "USD",
+            "total": "9.99",
+            "note": "x" * 200,
+            "items": [{"sku": "A", "qty": 1, "price": "9.99"}],
+        }
+    )
     with dump.open("w") as stream:
         for i in range(n):
             stream.write(line.replace('"id": 0', f'"id": {i}') + "\n")
     tracemalloc.start()
     try:
-        main(["replay", str(dump), "--channel", "demo", "--entity", "order",
-              "--out", str(tmp_path / f"out-{n}"), "--format", "json"])  # fmt: skip
+        main(
+            [
+                "replay",
+                str(dump),
+                "--channel",
+                "demo",
+                "--entity",
+                "order",
+                "--out",
+                str(tmp_path / f"out-{n}"),
+                "--format",
+                "json",
+            ]
+        )
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
