@@ -86,9 +86,12 @@ def _render(text: str, filename: str = "refund.rules") -> list[str]:
 def test_check_message_golden_unknown_name() -> None:
     text = 'fact amount: money\nrule r when amont > 5 USD then approve because "x"\n'
     assert _render(text) == [
+        "refund.rules:1:1: warning RULE119: fact 'amount' is declared but no rule reads it\n"
+        "fact amount: money\n"
+        "^^^^^^^^^^^^^^^^^^",
         "refund.rules:2:13: error RULE101: unknown name 'amont'; did you mean 'amount'?\n"
         'rule r when amont > 5 USD then approve because "x"\n'
-        "            ^^^^^"
+        "            ^^^^^",
     ]
 
 
@@ -156,6 +159,28 @@ def test_runtime_error_points_at_rule_and_data_golden() -> None:
         "    at customer.email\n"
         "    hint: handle it in the rule with exists(...) or '?? default'"
     )
+
+
+def test_warnings_unused_fact_and_unreachable_rule() -> None:
+    text = (
+        "fact n: number\n"
+        'rule a priority 5 when true then reject, stop because "always"\n'
+        'rule b when true then approve because "never"\n'
+    )
+    diags = check_rules_text(text)
+    assert [(d.code, d.line, d.severity) for d in diags] == [
+        ("RULE119", 1, "warning"),
+        ("RULE135", 3, "warning"),
+    ]
+    parse_ruleset(text)  # warnings do not stop a ruleset from loading
+
+
+def test_set_of_a_record_field_must_match_its_type() -> None:
+    text = 'over refund\nrule r when true then set restock = 1 because "x"\n'
+    diags = check_rules_text(text, filename="r.rules")
+    assert [d.render() for d in diags] == [
+        "r.rules:2:23: error RULE114: 'restock' is a bool field of refund record, not a number"
+    ]
 
 
 def test_runtime_error_in_a_let_names_the_let() -> None:

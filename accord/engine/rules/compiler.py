@@ -820,8 +820,9 @@ class Compiler:
         if act.kind == "set":
             assert act.field is not None
             assert act.value is not None
-            src, _ = self.expr(act.value)
+            src, vt = self.expr(act.value)
             src = self.strict(act.value, src)
+            self.check_set_target(act.field, vt, act.pos)
             name = repr(act.field)
             # Inline bookkeeping; setf only runs when a field is set a second time, to report
             # a conflict (or accept the same value).
@@ -861,6 +862,24 @@ class Compiler:
             return
         body = ", ".join(f"{k!r}: {v}" for k, v in args.items())
         out.append(f"{indent}o.append(({unit}, {row}, {act.kind!r}, {{{body}}}, r))")
+
+    def check_set_target(self, field_path: str, value_t: T, pos: A.Pos) -> None:
+        """A ``set`` of a field the record has must give it a value of the field's type."""
+        cur = self.entity_t
+        for part in field_path.split("."):
+            if cur is None or cur.kind != "record" or cur.open:
+                return
+            nxt = cur.field(part)
+            if nxt is None:
+                return  # a computed output, not a record field
+            cur = nxt
+        if cur is None or "any" in (cur.kind, value_t.kind) or cur.kind == value_t.kind:
+            return
+        self.err(
+            "RULE114",
+            f"'{field_path}' is a {cur.plain()} field of {self.entity_t}, not a {value_t.plain()}",
+            pos,
+        )
 
     def rule(self, rule: A.Rule, out: list[str]) -> None:
         info = UnitInfo("rule", rule.name, rule.index, rule.pos.line)
@@ -1089,12 +1108,32 @@ class Compiler:
                         self.set_sites[oname] = self.set_sites.get(oname, 0) + per_column
         # Higher priority first; file order breaks ties.
         units.sort(key=lambda u: (-u.priority, u.index))
+        stopper: A.Rule | None = None
         for unit in units:
+            if stopper is not None:
+                self.err(
+                    "RULE135",
+                    f"{unit.name!r} never runs: rule {stopper.name!r} always matches and stops",
+                    unit.pos,
+                    severity=Severity.WARNING,
+                )
             if isinstance(unit, A.Rule):
                 self.rule(unit, body)
+                always = isinstance(unit.when, A.Lit) and unit.when.value is True
+                if stopper is None and always and any(a.kind == "stop" for a in unit.actions):
+                    stopper = unit
             else:
                 self.table(unit, body)
         hoisted, self.hoist = self.hoist, None
+        used = {src[3:-2] for src in hoisted if src.startswith("f[")}
+        for fact in rf.facts:
+            if fact.name not in used:
+                self.err(
+                    "RULE119",
+                    f"fact {fact.name!r} is declared but no rule reads it",
+                    fact.pos,
+                    severity=Severity.WARNING,
+                )
         facts, defaults = self.fact_table()
         fact_locals = {src[3:-2]: local for src, local in hoisted.items() if src.startswith("f[")}
         # One generated function: check and convert the host's facts (straight into the
