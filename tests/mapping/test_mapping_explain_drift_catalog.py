@@ -71,6 +71,7 @@ def test_explain_traces_every_field() -> None:
     assert by_target["number"].value == "1001"
     assert by_target["status"].note == "map 'voided' unknown -> 'pending'"
     assert by_target["note"].branch == "default"
+    assert by_target["gift"].read is False
     assert by_target["note"].value == "-"
     assert by_target["gift"].branch == "when false"
     assert by_target["gift"].produced is False
@@ -91,6 +92,7 @@ def test_explain_renders_text_and_json() -> None:
     text = why.render()
     assert "number = '1001'  <spec>:? from[1] order_number read 1001" in text
     assert "gift = (absent)  <spec>:? when false read False" in text
+    assert "total = {'amount': '10.00', 'currency': 'USD'}  <spec>:? from[0] total_price" in text
     assert str(why) == text
     data = json.loads(json.dumps(why.to_dict()))
     assert data["mapping"] == "shop.order.inbound"

@@ -290,6 +290,7 @@ class _Gen:
             self.emit(ind, "v = None")
         if self.explain:
             self.emit(ind, "r = v")
+            self.emit(ind, "if v is None: b = -3")
         if rule.transforms or rule.map is not None or rule.lookup is not None or rule.as_:
             self.emit(ind, "if v is not None:")
             self.pipeline(ind + 1, scope, rule, k, "v")

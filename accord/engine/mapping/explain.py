@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -73,8 +74,9 @@ class FieldTrace:
         return out
 
     def render(self) -> str:
-        shown = repr(self.value) if self.produced else "(absent)"
-        read = "" if self.read is _MISSING else f" read {self.read!r}"
+        """``target = value  file:line branch read value; note``."""
+        shown = _display(self.value) if self.produced else "(absent)"
+        read = "" if self.read is _MISSING or self.read is None else f" read {_display(self.read)}"
         note = f"; {self.note}" if self.note else ""
         return f"{self.target} = {shown}  {self.rule} {self.branch}{read}{note}"
 
@@ -183,6 +185,12 @@ class Explanation:
         return self.render()
 
 
+def _display(value: Any) -> str:
+    # Python literal style (what analysts see in payload dumps), with exact amounts and ISO
+    # timestamps as text instead of Decimal(...) and datetime.datetime(...) reprs.
+    return repr(_jsonable(value))
+
+
 def _jsonable(value: Any) -> Any:
     if value is _MISSING:
         return None
@@ -192,7 +200,9 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
         return value.isoformat()
     return value
 
