@@ -246,6 +246,12 @@ def _syntax_error(
         tok = exc.token
         code = "RULE001"
         message = friendly or f"unexpected {tok.value!r}"
+        start_pos = tok.start_pos if isinstance(tok.start_pos, int) else 0
+        if tok.type == "NAME" and start_pos > 0 and text[start_pos - 1].isdigit():
+            message = (
+                f"a number runs into {tok.value!r}: write numbers in full (100000, not 1e5); "
+                "units are written 24h, 3d, 15% and 200 USD"
+            )
         if tok.type == "TABLE_LINE" and friendly is None:
             # Outside a table, '|' can only be a mistyped operator.
             message = (
@@ -419,9 +425,11 @@ class _Builder:
         if kind == "duration":
             text = str(ch[0])
             unit = text[-1]
-            return A.Lit(
-                "duration", timedelta(**{_DURATION_UNITS[unit]: int(text[:-1])}), pos, text
-            )
+            try:
+                value = timedelta(**{_DURATION_UNITS[unit]: int(text[:-1])})
+            except OverflowError:
+                raise self.fail("RULE005", f"the duration {text!r} is too long", pos) from None
+            return A.Lit("duration", value, pos, text)
         if kind == "date":
             return A.Lit("date", self.date(ch[0]), pos, str(ch[0]))
         if kind == "datetime":
