@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from accord.clock import FrozenClock
+from accord.diagnostics import Diagnostic
 from accord.engine.runtime.engine import Engine, Event
 from accord.engine.runtime.store import open_store
-from accord.errors import ErrorClass
+from accord.errors import ErrorClass, StoreError
 
 from .fakes import FakeMapping, FakeRuleSet, make_catalog, make_project, shop_order
 
@@ -378,3 +379,25 @@ def test_missing_outbound_spec_dead_letters_with_its_code(
         r = eng.ingest("shopify", "order", order(1))
     assert r.status == "dead_lettered"
     assert r.diagnostics[0].code == "MAP100"
+
+
+def test_a_poison_event_in_the_queue_is_dead_lettered_and_the_rest_commit(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stock(engine, "SKU-1", 10)
+    real = Engine._apply_ok
+
+    def refuse(self: Engine, tx: Any, p: Any) -> Any:
+        if p.event_id == "q2":
+            raise StoreError(diagnostics=[Diagnostic(code="STORE004", message="refused")])
+        return real(self, tx, p)
+
+    monkeypatch.setattr(Engine, "_apply_ok", refuse)
+    engine.enqueue([Event("shopify", "order", order(i), event_id=f"q{i}") for i in range(6)])
+    assert engine.process_queue("w") == 6
+    with engine.store.transaction() as tx:
+        assert tx.queue_counts() == {"done": 6}
+        assert tx.count_records("order") == 5
+        dead = tx.dead_letters()
+    assert [(d.event_id, d.code) for d in dead] == [("q2", "STORE004")]
+    assert level(engine, "SKU-1") == (10, 5)

@@ -453,17 +453,36 @@ class Engine:
         ``limit`` events are done); returns the number processed. Claim, processing and the
         ``done`` mark share one transaction, so a killed worker loses nothing."""
         done = 0
+        isolate = 0  # events left to take one at a time after a batch the store refused
         while limit is None or done < limit:
             size = self.batch_size if limit is None else min(self.batch_size, limit - done)
-            n = self.store.run(partial(self._process_claimed, worker=worker, size=size))
+            if isolate:
+                size, isolate = 1, isolate - 1
+            try:
+                n = self.store.run(partial(self._process_claimed, worker=worker, size=size))
+            except StoreError as exc:
+                if size > 1:
+                    isolate = size  # find the one event that fails; the rest still commit
+                    continue
+                # A poison event: keep it as a dead letter and move on.
+                n = self.store.run(partial(self._process_claimed, worker=worker, size=1,
+                                           failure=exc))  # fmt: skip
             if n == 0:
                 break
             done += n
         return done
 
-    def _process_claimed(self, tx: Tx, *, worker: str, size: int) -> int:
+    def _process_claimed(
+        self, tx: Tx, *, worker: str, size: int, failure: StoreError | None = None
+    ) -> int:
         items = tx.claim_queue(size)
         for item in items:
+            if failure is not None:
+                p = self._prepare(Event(item.channel, item.entity, item.payload, item.event_id),
+                                  event_key=item.event_key)  # fmt: skip
+                p.failure = _Failure(failure)
+                self._dead_letter(tx, p)
+                continue
             received = (
                 datetime.fromisoformat(item.received_at.replace("Z", "+00:00"))
                 if item.received_at else None
