@@ -39,7 +39,7 @@ def test_known_syntax_mistakes_get_their_friendly_message(message: str, example:
         ('rule r when a == "x then approve', "RULE002", "this string is not closed on its line"),
         ("rule r when $a then approve", "RULE002", "names are plain words"),
         ("rule r when 1e5 > 1 then approve", "RULE001", "write numbers in full"),
-        ("rule r when 99999999999999999999w > 1h then x", "RULE005", "is too long"),
+        ('rule r when 99999999999999999999w > 1h then approve because "x"', "RULE005", "too long"),
     ],
 )
 def test_character_mistakes_are_explained(text: str, code: str, message: str) -> None:

@@ -426,10 +426,10 @@ class _Builder:
             text = str(ch[0])
             unit = text[-1]
             try:
-                value = timedelta(**{_DURATION_UNITS[unit]: int(text[:-1])})
+                span = timedelta(**{_DURATION_UNITS[unit]: int(text[:-1])})
             except OverflowError:
                 raise self.fail("RULE005", f"the duration {text!r} is too long", pos) from None
-            return A.Lit("duration", value, pos, text)
+            return A.Lit("duration", span, pos, text)
         if kind == "date":
             return A.Lit("date", self.date(ch[0]), pos, str(ch[0]))
         if kind == "datetime":
