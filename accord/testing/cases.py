@@ -12,6 +12,7 @@ subject next to the case file, ``CASE004`` unreadable ``given_file``, ``CASE005`
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 from collections.abc import Callable, Iterator
@@ -229,13 +230,19 @@ def _read_given_file(path: Path) -> tuple[Any] | str:
         return exc.diagnostics[0].message
 
 
-def _check_schema(src: LoadedYaml, diag: Callable[..., None]) -> None:
-    # jsonschema ships no type stubs; import it as a plain module object.
+@functools.cache
+def _validator() -> Any:
+    # jsonschema ships no type stubs; import it as a plain module object. Built once: a
+    # validate run checks many case files.
     jsonschema: Any = importlib.import_module("jsonschema")
 
     from accord.testing.schema import case_file_schema
 
-    validator = jsonschema.Draft7Validator(case_file_schema())
+    return jsonschema.Draft7Validator(case_file_schema())
+
+
+def _check_schema(src: LoadedYaml, diag: Callable[..., None]) -> None:
+    validator = _validator()
     data = _jsonable(src.data)
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
         where = tuple(error.absolute_path)
