@@ -83,6 +83,9 @@ class Inversion:
     invertible: tuple[str, ...]
     #: ``(target, reason)`` for every other field.
     not_invertible: tuple[tuple[str, str], ...]
+    #: Required inbound fields that are not invertible: an outbound payload never carries
+    #: them, so reading it back needs them from elsewhere (or fails with MAP201).
+    blocking: tuple[str, ...] = ()
 
     def build(self) -> MappingSpec:
         """The outbound spec as a :class:`MappingSpec` (ready for the compiler)."""
@@ -128,7 +131,24 @@ def invert_spec(spec: MappingSpec) -> Inversion:
         out["description"] = "Writes one payload per input of the inbound spec: " + ", ".join(
             spec.inputs
         )
-    return Inversion(out, tuple(inverter.invertible), tuple(inverter.skipped))
+    skipped = {name for name, _ in inverter.skipped}
+    blocking = tuple(t for t in _required(spec, spec.fields, "") if t in skipped)
+    return Inversion(out, tuple(inverter.invertible), tuple(inverter.skipped), blocking)
+
+
+def _required(spec: MappingSpec, rules: Sequence[FieldRule], prefix: str) -> list[str]:
+    """Display names of the required rules, nested ones included (``lines[].quantity``)."""
+    out: list[str] = []
+    for rule in rules:
+        name = prefix + rule.target
+        if rule.required:
+            out.append(name)
+        nested = rule.fields
+        if nested is None and rule.use is not None and rule.use in spec.definitions:
+            nested = spec.definitions[rule.use].fields
+        if nested:
+            out.extend(_required(spec, nested, f"{name}[]." if rule.each else f"{name}."))
+    return out
 
 
 @dataclass
@@ -139,7 +159,12 @@ class _Level:
     canon: str  # prefix of canonical paths the outbound rules read ("customer.")
     top: bool
     written: dict[str, str] = field(default_factory=dict)  # payload path -> target writing it
-    pending_currency: list[tuple[str, str]] = field(default_factory=list)
+    #: (currency path, canonical money path, money target) written once the level is done
+    pending_currency: list[tuple[str, str, str]] = field(default_factory=list)
+    #: (payload path, target) read by rules that are not inverted
+    unwritten: list[tuple[str, str]] = field(default_factory=list)
+    #: (money target, sibling target holding its currency)
+    field_currency: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Inverter:
@@ -154,13 +179,51 @@ class _Inverter:
     def fields(self, rules: Sequence[FieldRule], level: _Level) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for rule in rules:
+            before = len(self.skipped)
             self.rule(rule, level, out)
+            if len(self.skipped) > before:
+                name = level.display + rule.target
+                level.unwritten.extend((path, name) for path in _plain_reads(rule, level))
+        # Writing inside an object that a non-inverted rule reads would hand that rule a
+        # partial object ({CurrencyCode} without Amount) it may refuse: leave such paths out.
+        for path, writer in list(level.written.items()):
+            inside = next(((r, n) for r, n in level.unwritten if path.startswith(r + ".")), None)
+            if inside is not None:
+                for key in [k for k in out if k == path or k.startswith(path + ".")]:
+                    del out[key]
+                del level.written[path]
+                self.unmark(writer)
+                self.skip(
+                    writer,
+                    f"writes `{path}` inside `{inside[0]}`, which '{inside[1]}' reads and "
+                    "cannot write back",
+                )
         # A money field's currency path is written only if no field writes it directly.
-        for path, canonical in level.pending_currency:
-            if path not in level.written:
+        for path, canonical, money in level.pending_currency:
+            around = next((r for r, _ in level.unwritten if path.startswith(r + ".")), None)
+            if around is not None and path not in level.written:
+                self.unmark(money)
+                self.skip(money, f"its currency `{path}` lies inside `{around}`, not written back")
+                for key in [k for k in out if level.written.get(k) == money]:
+                    del out[key]
+            elif _clash(level, path) is None:
                 out[path] = {"from": canonical}
-                level.written[path] = canonical
+                level.written[path] = money
+        # Money whose currency is a sibling field needs that field written back too.
+        for money, sibling in level.field_currency:
+            if money in self.invertible and level.display + sibling not in self.invertible:
+                self.unmark(money)
+                self.skip(money, f"its currency field '{sibling}' is not written back")
+                for key in [k for k in out if level.written.get(k) == money]:
+                    del out[key]
+                    del level.written[key]
         return out
+
+    def unmark(self, name: str) -> None:
+        """Take ``name`` (and everything below it) out of the invertible list."""
+        self.invertible = [
+            n for n in self.invertible if n != name and not n.startswith((name + ".", name + "[]"))
+        ]
 
     def rule(self, rule: FieldRule, level: _Level, out: dict[str, Any]) -> None:
         name = level.display + rule.target
@@ -184,8 +247,9 @@ class _Inverter:
         if path is None:
             self.skip(name, why)
             return
-        if path in level.written:
-            self.skip(name, f"reads `{path}` like '{level.written[path]}', which writes it back")
+        clash = _clash(level, path)
+        if clash is not None:
+            self.skip(name, clash)
             return
         transforms, why = _invert_transforms(rule)
         if transforms is None:
@@ -262,6 +326,8 @@ class _Inverter:
         elif currency is not None and (currency.literal is not None or currency.field is not None):
             # the currency is a constant or another field's: only the amount is written
             out[path] = {"from": f"{canonical}.amount", "as": "string"}
+            if currency.field is not None:
+                level.field_currency.append((name, currency.field))
         elif currency is not None and currency.path is not None:
             currency_path, why = self.payload_path(currency.path, level)
             if currency_path is None and currency.path.scope == "here":
@@ -269,7 +335,7 @@ class _Inverter:
                 return
             out[path] = {"from": f"{canonical}.amount", "as": "string"}
             if currency_path is not None:
-                level.pending_currency.append((currency_path, f"{canonical}.currency"))
+                level.pending_currency.append((currency_path, f"{canonical}.currency", name))
         else:
             self.skip(
                 name,
@@ -287,6 +353,10 @@ class _Inverter:
         path, why = self.payload_path(rule.each, level)
         if path is None:
             self.skip(name, f"'each' {why}")
+            return
+        clash = _clash(level, path)
+        if clash is not None:
+            self.skip(name, clash)
             return
         nested = self.nested_rules(rule, name)
         if nested is None:
@@ -317,8 +387,9 @@ class _Inverter:
             for sub in nested:
                 self.skip(f"{name}.{sub.target}", f"its object {why}")
             return
-        if path in level.written:
-            self.skip(name, f"reads `{path}` like '{level.written[path]}', which writes it back")
+        clash = _clash(level, path)
+        if clash is not None:
+            self.skip(name, clash)
             return
         before = len(self.invertible)
         inner = self.fields(nested, _Level(display=f"{name}.", canon="", top=False))
@@ -334,6 +405,35 @@ class _Inverter:
             return self.spec.definitions[rule.use].fields
         self.skip(name, f"uses the unknown definition {rule.use!r}")
         return None
+
+
+def _plain_reads(rule: FieldRule, level: _Level) -> list[str]:
+    """The payload paths (up to any list index) a rule reads directly."""
+    out = []
+    for source in (*rule.from_, *([rule.each] if rule.each is not None else [])):
+        if source.steps is None or source.scope == "parent":
+            continue
+        if source.scope == "root" and not level.top:
+            continue
+        keys: list[str] = []
+        for step in source.steps:
+            if isinstance(step, int):
+                break
+            keys.append(step)
+        if keys:
+            out.append(".".join(keys))
+    return out
+
+
+def _clash(level: _Level, path: str) -> str | None:
+    """Why ``path`` cannot be written at this level (already written, or nested in / around
+    a path that is), or ``None``."""
+    for other, writer in level.written.items():
+        if other == path:
+            return f"reads `{path}` like '{writer}', which writes it back"
+        if other.startswith(path + ".") or path.startswith(other + "."):
+            return f"`{path}` overlaps `{other}`, which '{writer}' writes"
+    return None
 
 
 def _invert_transforms(rule: FieldRule) -> tuple[list[Any] | None, str]:
