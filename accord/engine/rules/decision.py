@@ -60,18 +60,9 @@ class Decision:
     the raw tuples, so a Decision is cheap enough to keep for every record.
     """
 
-    __slots__ = (
-        "_facts",
-        "_lets",
-        "_outcomes",
-        "_raw",
-        "_record",
-        "_ruleset",
-        "_stopped",
-        "_trace",
-        "effective",
-        "fields_set",
-    )
+    # Four slots set per evaluation; the outcome objects and the trace are cached in their
+    # own slots on first access (unset until then).
+    __slots__ = ("_ctx", "_outcomes", "_raw", "_ruleset", "_trace", "fields_set")
 
     def __init__(
         self,
@@ -87,13 +78,7 @@ class Decision:
         self._ruleset = ruleset
         self._raw = raw
         self.fields_set = fields_set
-        self.effective = effective
-        self._stopped = stopped
-        self._record = record
-        self._facts = facts
-        self._lets = lets or []
-        self._outcomes: list[Outcome] | None = None
-        self._trace: list[dict[str, Any]] | None = None
+        self._ctx = (effective, stopped, record, facts, lets or [])
 
     def __repr__(self) -> str:
         return f"Decision({self.ruleset!r}, outcomes={self.kinds()!r}, fields={self.fields_set!r})"
@@ -107,14 +92,21 @@ class Decision:
         return self._ruleset.version
 
     @property
+    def effective(self) -> bool:
+        """False when ``now`` was outside the ruleset's effective dates."""
+        return bool(self._ctx[0])
+
+    @property
     def outcomes(self) -> list[Outcome]:
-        if self._outcomes is None:
+        try:
+            return self._outcomes
+        except AttributeError:
             units = self._ruleset.units
-            self._outcomes = [
+            self._outcomes: list[Outcome] = [
                 Outcome(kind, args, units[u].name, reason, row)
                 for u, row, kind, args, reason in self._raw
             ]
-        return self._outcomes
+            return self._outcomes
 
     @property
     def reasons(self) -> list[str]:
@@ -130,9 +122,11 @@ class Decision:
 
     @property
     def trace(self) -> list[dict[str, Any]]:
-        if self._trace is None:
-            self._trace = self._build_trace()
-        return self._trace
+        try:
+            return self._trace
+        except AttributeError:
+            self._trace: list[dict[str, Any]] = self._build_trace()
+            return self._trace
 
     def _build_trace(self) -> list[dict[str, Any]]:
         # Every matched rule or row produced at least one outcome, so the raw outcomes say
@@ -142,13 +136,14 @@ class Decision:
             rows = matched.setdefault(unit, [])
             if row not in rows:
                 rows.append(row)
-        lets = dict(zip(self._ruleset.let_names, self._lets, strict=False))
+        _, stopped, record, raw_facts, let_values = self._ctx
+        lets = dict(zip(self._ruleset.let_names, let_values, strict=False))
         # The host's facts, checked and converted again (evaluation is deterministic); the
         # hot path keeps them only as passed.
-        facts = self._ruleset.prepare_facts(self._facts) if self._facts is not None else {}
+        facts = self._ruleset.prepare_facts(raw_facts) if raw_facts is not None else {}
         entries: list[dict[str, Any]] = []
         for n, info in enumerate(self._ruleset.units):
-            if self._stopped >= 0 and n > self._stopped:
+            if stopped >= 0 and n > stopped:
                 entries.append({info.kind: info.name, "considered": False})
                 continue
             entry: dict[str, Any] = {info.kind: info.name, "line": info.line}
@@ -159,7 +154,7 @@ class Decision:
                 entry["matched_rows"] = matched.get(n, [])
             values: dict[str, Any] = {}
             for label, path in info.reads:
-                root = self._record if path[0] == "rec" else facts
+                root = record if path[0] == "rec" else facts
                 values[label] = to_json(_lookup(root, path[1:]))
             for name in info.lets:
                 if name in lets:
