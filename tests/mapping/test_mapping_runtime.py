@@ -257,3 +257,28 @@ def test_outbound_timestamps_become_iso_text() -> None:
     naive = mapping.apply({"placed_at": datetime(2024, 3, 1, 10)})
     assert naive["at"] == "2024-03-01T10:00:00Z"
     assert mapping.apply({"placed_at": datetime(2024, 3, 1, tzinfo=UTC)})["stamp"] == "2024030100"
+
+
+def test_a_spec_nested_too_deeply_is_a_spec_error() -> None:
+    from accord.errors import SpecError
+
+    fields: dict[str, Any] = {"x": {"from": "x", "when": "x"}}
+    for _ in range(12):
+        fields = {"l": {"each": "l", "when": "l", "fields": {"o": {"from": "o", "fields": fields}}}}
+    with pytest.raises(SpecError) as caught:
+        compiled(fields)
+    assert caught.value.code == "MAP009"
+    assert "too deeply" in str(caught.value)
+
+
+def test_realistic_nesting_compiles() -> None:
+    fields: dict[str, Any] = {"x": {"from": "x", "when": "x"}}
+    for _ in range(4):
+        fields = {"l": {"each": "l", "when": "l", "fields": {"o": {"from": "o", "fields": fields}}}}
+    payload: Any = {"x": 1}
+    for _ in range(4):
+        payload = {"l": [{"o": payload}]}
+    record = compiled(fields).apply(payload)
+    for _ in range(4):
+        record = record["l"][0]["o"]
+    assert record == {"x": 1}

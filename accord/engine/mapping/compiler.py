@@ -704,7 +704,21 @@ def _generate(
         }
     )
     filename = f"<accord mapping {spec.id}{' explain' if explain else ''}>"
-    code = compile(source, filename, "exec")
+    try:
+        code = compile(source, filename, "exec")
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        # Python limits statically nested blocks (about 20): some 7 levels of each/fields.
+        raise SpecError(
+            diagnostics=[
+                Diagnostic(
+                    code="MAP009",
+                    message=f"{spec.id}: the spec nests each:/fields: too deeply to compile "
+                    f"({type(exc).__name__}: {exc.args[0] if exc.args else exc})",
+                    file=spec.file,
+                    hint="flatten the deepest levels into separate targets or definitions",
+                )
+            ]
+        ) from exc
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(code, namespace)
     return namespace["_apply"], source, gen.metas, frozenset(gen.consumed)
