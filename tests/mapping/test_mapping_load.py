@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from accord.engine.mapping import compile_mapping, load_spec
+from accord.engine.mapping import MappingSpec, compile_mapping, load_spec
 from accord.engine.mapping.spec import project_root_for, spec_from_yaml
 from accord.errors import MappingError, SpecError
 
@@ -284,3 +285,13 @@ def test_spec_from_yaml_reports_syntax_errors() -> None:
     with pytest.raises(SpecError) as caught:
         spec_from_yaml("fields: [", file="t.yaml")
     assert caught.value.code == "YAML001"
+
+
+def test_absurdly_deep_spec_data_is_a_spec_error() -> None:
+    fields: dict[str, Any] = {"x": {"from": "x"}}
+    for _ in range(3000):
+        fields = {"o": {"fields": fields}}
+    data = {"mapping": "m", "channel": "c", "direction": "inbound", "source": "s", "target": "t"}
+    with pytest.raises(SpecError) as caught:
+        MappingSpec.from_dict({**data, "fields": fields})
+    assert caught.value.code == "MAP002"

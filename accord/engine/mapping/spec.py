@@ -323,7 +323,7 @@ class MappingSpec:
         root = Path(project_root) if project_root is not None else base
         doc = _PlainDoc(data, file)
         builder = _SpecBuilder(root.resolve())
-        spec = builder.build(doc, base.resolve(), ())
+        spec = builder.build_safely(doc, base.resolve(), ())
         builder.raise_if_errors()
         assert spec is not None
         return spec
@@ -355,7 +355,7 @@ def spec_from_yaml(
     builder.diagnostics.extend(loaded.diagnostics)
     if file is not None:
         builder.sources[file] = loaded.source
-    spec = builder.build(_FileDoc(loaded), base.resolve(), ())
+    spec = builder.build_safely(_FileDoc(loaded), base.resolve(), ())
     builder.raise_if_errors()
     assert spec is not None
     return spec
@@ -405,7 +405,7 @@ def load_spec(
     doc = builder.read(spec_path, None)
     spec = None
     if doc is not None:
-        spec = builder.build(doc, spec_path.resolve().parent, (spec_path.resolve(),))
+        spec = builder.build_safely(doc, spec_path.resolve().parent, (spec_path.resolve(),))
     builder.raise_if_errors()
     assert spec is not None
     return spec
@@ -510,6 +510,13 @@ class _SpecBuilder:
         return target, shown
 
     # -- the document --
+
+    def build_safely(self, doc: _Doc, base: Path, stack: tuple[Path, ...]) -> MappingSpec | None:
+        try:
+            return self.build(doc, base, stack)
+        except RecursionError:
+            self.error(doc, "MAP002", "the spec is nested too deeply", "")
+            return None
 
     def build(self, doc: _Doc, base: Path, stack: tuple[Path, ...]) -> MappingSpec | None:
         data = doc.data
