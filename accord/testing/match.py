@@ -194,6 +194,7 @@ def _compare(
 ) -> None:
     if _ignored(path, patterns):
         return
+    actual = _materialise(actual)
     if isinstance(expected, dict):
         if isinstance(actual, Mapping):
             for key, want in expected.items():
@@ -223,6 +224,20 @@ def _compare(
         return
     if not scalars_equal(expected, actual):
         found.append(Mismatch(path, "value", expected, to_json_form(actual)))
+
+
+def _materialise(value: Any) -> Any:
+    """Objects the engine returns (a Decision, a canonical model) as plain data, keeping
+    Decimals and datetimes so that numbers and instants still compare by value."""
+    if isinstance(value, Mapping | list | tuple | str | int | Decimal | datetime) or value is None:
+        return value
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump()
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    return value
 
 
 def scalars_equal(expected: Any, actual: Any) -> bool:

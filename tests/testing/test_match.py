@@ -123,3 +123,16 @@ def test_compare_reports_a_difference_exactly_when_the_json_differs(a: object, b
     found = compare(a, b, exact=True)
     same = json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
     assert (found == []) == same
+
+
+class _Decisionish:
+    """An engine object that is not a Mapping but has a JSON form."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"outcomes": [{"kind": "approve", "amount": Decimal("10.50")}]}
+
+
+def test_engine_objects_are_compared_through_their_dict_form() -> None:
+    assert compare({"outcomes": [{"kind": "approve", "amount": "10.5"}]}, _Decisionish()) == []
+    found = compare({"outcomes": [{"kind": "reject"}]}, _Decisionish())
+    assert [(m.where, m.actual) for m in found] == [("outcomes[0].kind", "approve")]
