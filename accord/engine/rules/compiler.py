@@ -765,6 +765,10 @@ class Compiler:
             return f"{name}_([{body} {loop}])", bt
         if name == "collect":
             return f"[{body} {loop}]", T.list_of(bt)
+        key_nodes = [e.body, *e.extra]
+        for node, kt in zip(key_nodes, [bt, *(t for _, t in extras)], strict=True):
+            if kt.kind not in ORDERED and kt.kind != "any":
+                self.err("RULE114", f"sort(...) needs keys with an order, not a {kt}", node.pos)
         keys = [body, *(s for s, _ in extras)]
         return f"sort({csrc}, lambda {var}: ({', '.join(keys)},))", ct
 
@@ -840,10 +844,13 @@ class Compiler:
         elif act.kind == "route":
             assert act.value is not None
             src, t = self.expr(act.value)
-            if t.kind == "record":
+            ids = t.kind in ("string", "any") or (
+                t.kind == "list" and t.item is not None and t.item.kind in ("string", "any")
+            )
+            if not ids:
                 self.err(
                     "RULE114",
-                    "route to a location id or a list of ids, not a record",
+                    f"route to a location id or a list of ids, not a {t}",
                     act.value.pos,
                 )
             if act.split is not None and act.split not in ("fill_or_kill", "fill_all_available"):
