@@ -32,6 +32,7 @@ examples:
   accord test mappings/shopify/order.inbound.cases.yaml
   accord test --update rules/                   # snapshot mode: rewrite failing expectations
   accord test --min-coverage 80 --coverage      # list what no case exercised
+  accord test -k refund rules/                  # only the cases whose name has "refund"
   accord test --format junit > cases.xml
 """
 
@@ -59,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--coverage", action="store_true", help="list the fields, rules and rows not exercised"
     )
+    parser.add_argument(
+        "-k", "--match", metavar="TEXT", help="run only the cases whose name contains TEXT"
+    )
     add_format_argument(parser, ("text", "json", "junit", "github"))
     parser.set_defaults(func=guarded(run))
 
@@ -79,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     results = []
     with Progress(total=len(files), label="test") as bar:
         for path in files:
-            results.append(run_case_file(path, update=args.update))
+            results.append(run_case_file(path, update=args.update, only=args.match))
             bar.advance()
     total = Coverage()
     for r in results:

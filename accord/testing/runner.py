@@ -118,14 +118,17 @@ def find_case_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def run_paths(paths: Sequence[Path], *, update: bool = False) -> list[FileResult]:
+def run_paths(
+    paths: Sequence[Path], *, update: bool = False, only: str | None = None
+) -> list[FileResult]:
     """Run every case file found under ``paths``."""
-    return [run_case_file(p, update=update) for p in find_case_files(paths)]
+    return [run_case_file(p, update=update, only=only) for p in find_case_files(paths)]
 
 
-def run_case_file(path: str | Path, *, update: bool = False) -> FileResult:
-    """Run every case in one file. With ``update``, failing expectations are rewritten from
-    the actual outputs (comments kept) and :attr:`FileResult.updates` says what changed."""
+def run_case_file(path: str | Path, *, update: bool = False, only: str | None = None) -> FileResult:
+    """Run every case in one file (with ``only``, the cases whose name contains it, ignoring
+    case). With ``update``, failing expectations are rewritten from the actual outputs
+    (comments kept) and :attr:`FileResult.updates` says what changed."""
     path = Path(path)
     result = FileResult(path=path)
     if not path.is_file():
@@ -167,6 +170,8 @@ def run_case_file(path: str | Path, *, update: bool = False) -> FileResult:
         return result
     result.coverage.items = subject.universe()
     for case in loaded.cases:
+        if only is not None and only.casefold() not in case.name.casefold():
+            continue
         outcome, raw = run_case(subject, case, file=str(path))
         result.cases.append(outcome)
         if raw is not None:
@@ -179,7 +184,7 @@ def run_case_file(path: str | Path, *, update: bool = False) -> FileResult:
         changes = update_case_file(loaded, result.cases)
         if changes:
             # report the file as it now stands, with the edits that got it there
-            result = run_case_file(path)
+            result = run_case_file(path, only=only)
             result.updates = changes
     return result
 

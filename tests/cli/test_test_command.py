@@ -102,3 +102,10 @@ def test_a_broken_subject_fails_its_case_file_with_the_subjects_diagnostics(
     out = capsys.readouterr().out
     assert "ERROR  bad.cases.yaml  0 passed" in out
     assert "bad.rules:3:21: error RULE001: " in out
+
+
+def test_match_runs_only_the_named_cases(
+    in_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["test", "-k", "THRESHOLD", "rules"]) == 0
+    assert "ok     rules/order_review.cases.yaml  1 passed" in capsys.readouterr().out
