@@ -266,3 +266,23 @@ def test_drift_handles_deep_payloads() -> None:
     (unmapped,) = drift.report().unmapped
     assert unmapped.path.startswith("deep.a.a.")
     assert unmapped.path.endswith(".leaf")
+
+
+def test_drift_counts_fields_read_under_a_fallback_source_as_consumed() -> None:
+    spec = MappingSpec.from_dict(
+        {
+            **HEADER,
+            "inputs": ["order", "address"],
+            "fields": {
+                "ship": {
+                    "from": ["address.ShippingAddress", "order.ShippingAddress"],
+                    "fields": {"city": {"from": "City"}},
+                }
+            },
+        }
+    )
+    mapping = compile_mapping(spec)
+    assert {"address.ShippingAddress.City", "order.ShippingAddress.City"} <= mapping.consumed_paths
+    drift = DriftRecorder(mapping)
+    drift.observe({"order": {"ShippingAddress": {"City": "Seattle", "Line9": "x"}}})
+    assert [u.path for u in drift.report().unmapped] == ["order.ShippingAddress.Line9"]

@@ -128,6 +128,10 @@ class _Gen:
         if lead:
             self.consumed.add(_norm(base, lead.group()))
 
+    def path_text(self, scope: _Scope, sp: SourcePath) -> str:
+        """A source path as a data path: relative to the scope, or absolute for $root."""
+        return sp.text if sp.scope != "here" else sp.dotted()
+
     def base_var(self, scope: _Scope, sp: SourcePath) -> str:
         return {"here": scope.ctx, "root": "R", "parent": scope.parent}[sp.scope]
 
@@ -182,8 +186,11 @@ class _Gen:
             sentinels = self.const("S", keys)
             self.emit(ind, f"if {var} is not None and _mk({var}) in {sentinels}: {var} = None")
 
-    def read_chain(self, ind: int, scope: _Scope, rule: FieldRule, var: str) -> int:
-        """Fallback chain into ``var``; returns the indentation after the nested ifs."""
+    def read_chain(
+        self, ind: int, scope: _Scope, rule: FieldRule, var: str, label: str | None = None
+    ) -> int:
+        """Fallback chain into ``var``; returns the indentation after the nested ifs. With
+        ``label``, that variable names the source read last (for data paths in errors)."""
         for i, sp in enumerate(rule.from_):
             self.consume(scope, sp)
             if i:
@@ -191,6 +198,8 @@ class _Gen:
                 ind += 1
             if self.explain:
                 self.emit(ind, f"b = {i}")
+            if label is not None:
+                self.emit(ind, f"{label} = {self.path_text(scope, sp)!r}")
             self.read(ind, scope, sp, var)
             self.absent(ind, var, rule)
         return ind
@@ -501,27 +510,25 @@ class _Gen:
 
     def object_field(self, ind: int, scope: _Scope, rule: FieldRule, k: int) -> None:
         ctx, out = self.fresh("C"), self.fresh("O")
+        alternatives: list[str] = []  # consumed prefixes of the other `from` sources
         if rule.from_:
-            self.read_chain(ind, scope, rule, "s")
-            first = rule.from_[0]
-            rel = _steps_text(first.steps) if first.steps is not None else ""
-            base = {"here": scope.consumed, "root": "", "parent": scope.parent_consumed}[
-                first.scope
-            ]
-            consumed = _norm(base, rel)
-            shown = first.dotted()
-            prefix = [*scope.prefix, ("lit", "." + shown)] if scope.prefix else [("lit", shown)]
-            if first.scope != "here":
-                prefix = [("lit", first.text)]
+            label = self.fresh("S") if len(rule.from_) > 1 else None
+            self.read_chain(ind, scope, rule, "s", label)
+            prefixes = []
             for sp in rule.from_:  # objects are consumed through their fields, not wholesale
-                self.consumed.discard(
-                    _norm(
-                        {"here": scope.consumed, "root": "", "parent": scope.parent_consumed}[
-                            sp.scope
-                        ],
-                        _steps_text(sp.steps) if sp.steps is not None else "",
-                    )
-                )
+                base = {"here": scope.consumed, "root": "", "parent": scope.parent_consumed}
+                path = _norm(base[sp.scope], _steps_text(sp.steps) if sp.steps else "")
+                self.consumed.discard(path)
+                prefixes.append(path)
+            consumed, alternatives = prefixes[0], prefixes[1:]
+            first = rule.from_[0]
+            if label is not None:
+                where: list[tuple[str, str]] = [("var", label)]
+            else:
+                where = [("lit", self.path_text(scope, first))]
+            # a relative source extends the element's data path; `$root.x` stands alone
+            relative = label is not None or first.scope == "here"
+            prefix = [*scope.prefix, ("lit", "."), *where] if relative and scope.prefix else where
         else:
             self.emit(ind, f"s = {scope.ctx}")
             consumed, prefix = scope.consumed, list(scope.prefix)
@@ -546,7 +553,12 @@ class _Gen:
             target_expr=(*scope.target_expr, ("lit", rule.target + ".")),
         )
         rules = rule.fields if rule.fields is not None else self.definition(rule)
+        before = set(self.consumed)
         self.fields(ind + 1, inner, rules)
+        for alternative in alternatives:  # the same fields, read under the fallback source
+            for path in self.consumed - before:
+                if consumed and (path.startswith(consumed + ".") or path == consumed):
+                    self.consumed.add(alternative + path[len(consumed) :])
         if self.explain:  # nested fields reuse the trace variables
             self.emit(ind + 1, "b = -6; r = _MISSING; nt = None")
         self.emit(ind + 1, f"v = {out} or None")
