@@ -125,3 +125,14 @@ def test_cli_file_without_ownership(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_cli_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ownership", "--rules", str(tmp_path / "nope.rules")]) == 3
     assert "cannot read rule file" in capsys.readouterr().err
+
+
+def test_owner_is_never_guessed_when_the_condition_cannot_be_evaluated() -> None:
+    v = check_write("storefront", "order", ["note"], {}, policy=POLICY)
+    assert not v.allowed
+    assert v.owner is None
+    assert v.refused == {"note": "undecided"}
+    assert v.reason == (
+        "storefront may not write order.note: who owns it depends on "
+        "'fulfillment_status != \"fulfilled\"', which this record cannot answer"
+    )

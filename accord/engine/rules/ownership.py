@@ -36,7 +36,6 @@ def lint(owns: Iterable[A.Owns]) -> list[tuple[str, A.Pos]]:
     problems: list[tuple[str, A.Pos]] = []
     seen: dict[tuple[str, str], tuple[str, A.Pos]] = {}
     for own in owns:
-        cond = repr(own.when).split("pos=")[0] if own.when is not None else ""
         cond = _cond_key(own.when)
         for pattern, pos in own.patterns:
             key = (pattern, cond)
@@ -67,7 +66,7 @@ def _cond_key(e: A.Expr | None) -> str:
         return f"({_cond_key(e.left)} {e.op} {_cond_key(e.right)})"
     if isinstance(e, A.Unary):
         return f"({e.op} {_cond_key(e.operand)})"
-    return repr(type(e).__name__) + str(id(e))
+    return f"<{type(e).__name__} at {id(e)}>"  # other forms never compare equal: no false alarm
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +88,14 @@ class _Entry:
             prefix = self.pattern[:-1]
             return path[: len(prefix)] == prefix and len(path) > len(prefix)
         return path == self.pattern or path[: len(self.pattern)] == self.pattern
+
+
+class _Undecided(Exception):
+    """An ownership condition could not be evaluated on the record."""
+
+    def __init__(self, entry: _Entry) -> None:
+        super().__init__(entry.condition_text)
+        self.entry = entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +161,11 @@ class OwnershipPolicy:
     def owner_of(
         self, entity: str, field_path: str, record: Mapping[str, Any], now: datetime | None = None
     ) -> _Entry | None:
-        """The entry that owns ``entity.field_path`` for this record, or None."""
+        """The entry that owns ``entity.field_path`` for this record, or None when no one does.
+
+        Raises :class:`_Undecided` when a condition that decides it cannot be evaluated on this
+        record (a value it reads is missing): ownership is never guessed.
+        """
         path = tuple(field_path.split("."))
         now = now or datetime.now(UTC)
         candidates = [e for e in self.entries if e.entity == entity and e.matches(path)]
@@ -163,10 +174,11 @@ class OwnershipPolicy:
             if e.condition is None:
                 return e
             try:
-                if e.condition(record, now):
-                    return e
-            except Exception:  # a record without the condition's field: the rule does not apply
-                continue
+                holds = e.condition(record, now)
+            except Exception as exc:  # a value the condition reads is missing or malformed
+                raise _Undecided(e) from exc
+            if holds:
+                return e
         return None
 
     def check_write(
@@ -178,26 +190,43 @@ class OwnershipPolicy:
         *,
         now: datetime | None = None,
     ) -> WriteVerdict:
-        """Whether ``source_system`` may write ``changed_fields`` of this ``entity`` record."""
+        """Whether ``source_system`` may write ``changed_fields`` of this ``entity`` record.
+
+        A field whose owner depends on a condition this record cannot answer is refused too:
+        the verdict says which condition could not be decided.
+        """
         dump = getattr(record, "model_dump", None)
         rec: Mapping[str, Any] = dump() if callable(dump) else record
         refused: dict[str, str] = {}
         first: _Entry | None = None
+        undecided: _Entry | None = None
         for fname in changed_fields:
-            owner = self.owner_of(entity, fname, rec, now)
+            try:
+                owner = self.owner_of(entity, fname, rec, now)
+            except _Undecided as exc:
+                refused[fname] = "undecided"
+                undecided = undecided or exc.entry
+                continue
             if owner is not None and owner.system != source_system:
                 refused[fname] = owner.system
                 first = first or owner
-        if first is None:
-            return WriteVerdict(True, source_system, entity)
-        why = first.reason or f"{first.system} is the system of record"
-        if first.condition_text:
-            why += f" (while {first.condition_text})"
         fields_text = ", ".join(refused)
-        reason = (
-            f"{source_system} may not write {entity}.{fields_text}: owned by {first.system}; {why}"
-        )
-        return WriteVerdict(False, source_system, entity, refused, first.system, reason)
+        if first is not None:
+            why = first.reason or f"{first.system} is the system of record"
+            if first.condition_text:
+                why += f" (while {first.condition_text})"
+            reason = (
+                f"{source_system} may not write {entity}.{fields_text}: owned by "
+                f"{first.system}; {why}"
+            )
+            return WriteVerdict(False, source_system, entity, refused, first.system, reason)
+        if undecided is not None:
+            reason = (
+                f"{source_system} may not write {entity}.{fields_text}: who owns it depends on "
+                f"'{undecided.condition_text}', which this record cannot answer"
+            )
+            return WriteVerdict(False, source_system, entity, refused, None, reason)
+        return WriteVerdict(True, source_system, entity)
 
     def to_markdown(self) -> str:
         """The system-of-record table as Markdown."""
