@@ -51,25 +51,34 @@ def reserve_order(
 ) -> list[Op]:
     """Reserve ``(line key, sku, qty)`` lines once per order; returns reserve/short ops.
 
-    Lines are taken in SKU order so concurrent transactions lock rows in one order (no
-    PostgreSQL deadlocks between two orders for the same SKUs).
+    All lines of one SKU are held together at one location: one conditional statement per
+    location tried, the first location first. Should two PostgreSQL transactions lock the
+    same SKUs in opposite orders, the deadlock is reported as transient and the batch retried.
     """
     ops: list[Op] = []
     rows: list[Reservation] = []
-    for key, sku, qty in sorted(lines, key=lambda x: (x[1], x[0])):
-        if qty <= 0:
-            continue
-        placed = None
-        for loc in locations:
-            if tx.try_reserve(sku, loc, qty, ref=order_id, event_key=event_key, now=now):
-                placed = loc
-                break
-        if placed is None:
+    lines = sorted((x for x in lines if x[2] > 0), key=lambda x: (x[1], x[0]))
+    # All lines of one SKU are held together, one statement per location tried.
+    pending: dict[str, int] = {}
+    for _, sku, qty in lines:
+        pending[sku] = pending.get(sku, 0) + qty
+    placed: dict[str, str] = {}
+    for loc in locations:
+        if not pending:
+            break
+        got = tx.try_reserve_many(sorted(pending.items()), loc, ref=order_id,
+                                  event_key=event_key, now=now)  # fmt: skip
+        for sku in got:
+            placed[sku] = loc
+            del pending[sku]
+    for key, sku, qty in lines:
+        where = placed.get(sku)
+        if where is None:
             rows.append(Reservation(order_id, key, sku, locations[0], 0, 0, 0, qty))
             ops.append(_op("short", sku, locations[0], qty, order_id))
         else:
-            rows.append(Reservation(order_id, key, sku, placed, qty, 0, 0, 0))
-            ops.append(_op("reserve", sku, placed, qty, order_id))
+            rows.append(Reservation(order_id, key, sku, where, qty, 0, 0, 0))
+            ops.append(_op("reserve", sku, where, qty, order_id))
     tx.put_reservations(rows)
     return ops
 

@@ -435,6 +435,37 @@ class Tx:
         self._ledger(sku, location, "reserve", qty, ref, event_key, now)
         return True
 
+    def try_reserve_many(
+        self,
+        wanted: Sequence[tuple[str, int]],
+        location: str,
+        *,
+        ref: str,
+        event_key: str | None,
+        now: str,
+    ) -> set[str]:
+        """Reserve several SKUs (each at most once in ``wanted``) at one location in one
+        statement; returns the SKUs that had enough. Each row's update is conditional, exactly
+        as in :meth:`try_reserve`, so it never oversells."""
+        if not wanted:
+            return set()
+        values = ", ".join("(?, ?)" for _ in wanted)
+        params: list[Any] = [x for pair in wanted for x in pair]
+        # VALUES columns are column1, column2 in both SQLite and PostgreSQL.
+        rows = self.execute(
+            "UPDATE accord_inventory SET reserved = accord_inventory.reserved + v.column2"
+            f" FROM (VALUES {values}) AS v WHERE accord_inventory.sku = v.column1"
+            " AND accord_inventory.location = ?"
+            " AND accord_inventory.on_hand - accord_inventory.reserved >= v.column2"
+            " RETURNING accord_inventory.sku",
+            [*params, location],
+        ).fetchall()
+        got = {r[0] for r in rows}
+        for sku, qty in wanted:
+            if sku in got:
+                self._ledger(sku, location, "reserve", qty, ref, event_key, now)
+        return got
+
     def release(
         self, sku: str, location: str, qty: int, *, ref: str, event_key: str | None, now: str
     ) -> None:
