@@ -136,3 +136,21 @@ def test_owner_is_never_guessed_when_the_condition_cannot_be_evaluated() -> None
         "storefront may not write order.note: who owns it depends on "
         "'fulfillment_status != \"fulfilled\"', which this record cannot answer"
     )
+
+
+def test_conditional_claim_after_an_unconditional_one_is_two_owners() -> None:
+    text = (
+        "ownership\n"
+        " erp owns order.*\n"
+        ' storefront owns order.* when fulfillment_status != "fulfilled"\n'
+        "end\n"
+    )
+    assert [(d.code, d.line) for d in check_rules_text(text)] == [("RULE140", 3)]
+    # the other way round, the unconditional claim is the fallback: fine
+    text = (
+        "ownership\n"
+        ' storefront owns order.* when fulfillment_status != "fulfilled"\n'
+        " erp owns order.*\n"
+        "end\n"
+    )
+    assert check_rules_text(text) == []

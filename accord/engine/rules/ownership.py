@@ -32,14 +32,25 @@ __all__ = ["OwnershipPolicy", "WriteVerdict", "check_write", "lint"]
 
 def lint(owns: Iterable[A.Owns]) -> list[tuple[str, A.Pos]]:
     """Fields with two owners: the same pattern claimed by two systems under the same
-    condition (both unconditional, or textually the same condition)."""
+    condition (both unconditional, or textually the same condition), or a conditional claim
+    after another system's unconditional one (which always wins)."""
     problems: list[tuple[str, A.Pos]] = []
     seen: dict[tuple[str, str], tuple[str, A.Pos]] = {}
     for own in owns:
         cond = _cond_key(own.when)
         for pattern, pos in own.patterns:
             key = (pattern, cond)
-            if key in seen and seen[key][0] != own.system:
+            always = seen.get((pattern, ""))
+            if cond and always is not None and always[0] != own.system:
+                # Claims are tried in file order, so an earlier unconditional one always wins.
+                problems.append(
+                    (
+                        f"{pattern} has two owners: {always[0]} owns it unconditionally "
+                        f"before {own.system}'s conditional claim",
+                        pos,
+                    )
+                )
+            elif key in seen and seen[key][0] != own.system:
                 problems.append(
                     (
                         f"{pattern} has two owners: {seen[key][0]} and {own.system}"
