@@ -227,3 +227,19 @@ def test_any_record_yields_a_decision_or_a_classified_rule_error(
 def test_case_files_sit_beside_every_pack() -> None:
     for name in PACKS:
         assert Path(rules_dir() / f"{name}.cases.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    ("record", "facts", "now", "code"),
+    [
+        ([1, 2], {}, NOW, "RULE202"),
+        ("refund", {}, NOW, "RULE202"),
+        (REFUND, [("already_refunded", "0 USD")], NOW, "RULE205"),
+        (REFUND, {"already_refunded": "0 USD"}, "2026-03-02", "RULE202"),
+        (REFUND, {"already_refunded": "0 USD"}, datetime(2026, 3, 2), "RULE202"),
+    ],
+)
+def test_bad_call_arguments_are_classified(record: Any, facts: Any, now: Any, code: str) -> None:
+    with pytest.raises(RuleError) as info:
+        pack("refund_governance").evaluate(record, facts=facts, now=now)
+    assert info.value.code == code

@@ -321,11 +321,27 @@ class RuleSet:
         rec: Mapping[str, Any] = record if type(record) is dict else self._record_of(record)
         if facts is None:
             facts = _NO_FACTS
+        elif type(facts) is not dict and not isinstance(facts, Mapping):
+            raise RuleError(
+                diagnostics=[
+                    Diagnostic(
+                        code="RULE205",
+                        message=f"facts must be a mapping, not {type(facts).__name__}",
+                        file=self.filename,
+                    )
+                ]
+            )
         if now is None:
             now = datetime.now(UTC)
-        elif now.tzinfo is None:
+        elif not isinstance(now, datetime) or now.tzinfo is None:
             raise RuleError(
-                diagnostics=[Diagnostic(code="RULE202", message="'now' must be timezone-aware")]
+                diagnostics=[
+                    Diagnostic(
+                        code="RULE202",
+                        message="'now' must be a timezone-aware datetime",
+                        file=self.filename,
+                    )
+                ]
             )
         if self.effective is not None and not self.is_effective(now):
             self.prepare_facts(facts)  # bad facts are still reported
