@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -401,3 +402,17 @@ def test_a_poison_event_in_the_queue_is_dead_lettered_and_the_rest_commit(
         dead = tx.dead_letters()
     assert [(d.event_id, d.code) for d in dead] == [("q2", "STORE004")]
     assert level(engine, "SKU-1") == (10, 5)
+
+
+def test_flow_defaults_fill_only_missing_fields(
+    store_url: str, tmp_path: Path, rules: dict[str, FakeRuleSet]
+) -> None:
+    project = make_project(tmp_path, store_url)
+    orders = replace(project.flows[0], defaults={"customer.external_ids.netsuite": "4812",
+                                                 "currency": "EUR"})  # fmt: skip
+    project = replace(project, flows=(orders, *project.flows[1:]))
+    with Engine(project, open_store(store_url), catalog=make_catalog(), rulesets=rules) as eng:
+        r = eng.ingest("shopify", "order", order(1))
+    assert r.record is not None
+    assert r.record["customer"] == {"external_ids": {"netsuite": "4812"}}
+    assert r.record["currency"] == "USD"  # the channel's value wins

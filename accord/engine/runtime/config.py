@@ -93,6 +93,7 @@ class FlowConfig:
     source: Endpoint
     rules: tuple[str, ...] = ()
     to: tuple[Endpoint, ...] = ()
+    defaults: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +293,8 @@ def _build(path: Path, data: dict[str, Any], doc: Any) -> tuple[Project, list[Di
             if dch is not None:
                 spec_ref(dch, dest.entity, "outbound", ["flows", i, "to", j])
             dests.append(dest)
-        flows.append(FlowConfig(fl["name"], src, tuple(fl.get("rules", [])), tuple(dests)))
+        flows.append(FlowConfig(fl["name"], src, tuple(fl.get("rules", [])), tuple(dests),
+                                dict(fl.get("defaults") or {})))  # fmt: skip
 
     inv = data.get("inventory") or {}
     if "source" in inv:

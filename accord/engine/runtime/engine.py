@@ -222,6 +222,21 @@ def _decision_reasons(name: str, decision: Any) -> list[Any]:
     return [{"ruleset": name}]
 
 
+def _set_default(record: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``path`` (dotted) to ``value`` unless the record already has a value there."""
+    parts = path.split(".")
+    node = record
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            return
+        node = child
+    if node.get(parts[-1]) in (None, ""):
+        node[parts[-1]] = value
+
+
 def _merge_fields(record: dict[str, Any], fields: Mapping[str, Any] | None) -> None:
     """Apply a decision's ``set`` fields (dotted paths) to the record."""
     for path, value in (fields or {}).items():
@@ -663,6 +678,8 @@ class Engine:
         record = p.record
         facts_extra: dict[str, Any] = {}
         order_ref = self._order_ref(p)
+        for path, value in p.flow.defaults.items():
+            _set_default(record, path, value)
         if order_ref is not None and p.target != "order" and not record.get("order_id"):
             record["order_id"] = order_ref
         if p.target == "refund" and order_ref is not None:
