@@ -1308,8 +1308,7 @@ _FAST = {
     "string": "type({v}) is str",
     "bool": "({v} is True or {v} is False)",
     "money": (
-        "(type({v}) is dict and len({v}) == 2 and type({v}.get('amount')) is D "
-        "and type({v}.get('currency')) is str)"
+        "(type({v}) is dict and type({v}.get('amount')) is D and type({v}.get('currency')) is str)"
     ),
     "datetime": "(type({v}) is DT and {v}.tzinfo is not None)",
 }

@@ -333,7 +333,7 @@ class RuleSet:
             )
         if now is None:
             now = datetime.now(UTC)
-        elif not isinstance(now, datetime) or now.tzinfo is None:
+        elif (type(now) is not datetime and not isinstance(now, datetime)) or now.tzinfo is None:
             raise RuleError(
                 diagnostics=[
                     Diagnostic(
