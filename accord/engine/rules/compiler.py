@@ -704,6 +704,8 @@ class Compiler:
             py = f"b{name}"  # plain numbers: Python's own min/max, no currency bookkeeping
         elif name in ("floor", "ceil") and types[0].kind == "number":
             py = f"{name}_n"
+        elif name == "sum" and result.kind == "money":
+            py = "msum"  # an empty list of money has no currency: missing, not 0
         return f"{py}({', '.join(srcs)})", result
 
     def arity(self, e: A.Call, lo: int, hi: int | None) -> None:
