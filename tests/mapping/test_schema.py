@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from jsonschema import Draft7Validator, Draft202012Validator
 
 from accord.engine.mapping.schema import (
@@ -218,6 +220,7 @@ def test_golden_unquoted_version_hint() -> None:
         "fields:\n  t: {from: t, as: datetime, epoch: ms}\n",
         "fields:\n  a: {from: a, use: address}\n  b: {each: items, wrap: true, use: line}\n",
         "fields:\n  t: {default: 0}\n",
+        "fields:\n  t: {from: t, empty: 'null'}\n",
     ],
 )
 def test_valid_spellings_the_spec_model_accepts(body: str) -> None:
@@ -231,3 +234,28 @@ def test_closest_prefers_transpositions_and_prefixes() -> None:
     assert closest("integer", ["string", "int", "decimal"]) == "int"
     assert closest("defualt", ["table", "default"]) == "default"
     assert closest("zzz", ["from", "value"]) is None
+
+
+_RULE_KEYS = ["from", "value", "default", "each", "use", "fields", "wrap", "map", "lookup"]
+_RULE_KEYS += ["unknown", "currency", "money", "tz", "format", "epoch", "as", "transform"]
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(_RULE_KEYS),
+        st.sampled_from(["x", "money", "datetime", "date", "int"]),
+        max_size=6,
+    )
+)
+def test_the_checker_evaluates_combinations_like_the_published_schema(rule: dict[str, Any]) -> None:
+    # accord checks the field-rule combinations itself (faster); the published schema has the
+    # same rules as if/then: both must find the same broken ones.
+    from accord.engine.mapping.schema import _combination_failures
+
+    full = {"allOf": MAPPING_SPEC_SCHEMA["definitions"]["fieldRule"]["then"]["allOf"]}
+    broken = set()
+    for error in Draft7Validator(full).iter_errors(rule):
+        path = list(error.absolute_schema_path)
+        if path[:1] == ["allOf"]:
+            broken.add(full["allOf"][path[1]]["$comment"])
+    assert set(_combination_failures(rule)) == broken

@@ -74,6 +74,7 @@ from accord.engine.mapping.spec import (
     MappingSpec,
     SourcePath,
     load_spec,
+    load_yaml_cached,
     map_key,
     parse_source_path,
     project_root_for,
@@ -111,7 +112,8 @@ def check_spec_file(
     """
     spec_path = Path(path)
     try:
-        doc = load_yaml(spec_path, filename=os.fspath(path))
+        # shared with load_spec: the safety net and a later compile reuse this parse
+        doc = load_yaml_cached(spec_path, None)
     except SpecError as exc:
         return sort_diagnostics(exc.diagnostics)
     root = Path(project_root) if project_root is not None else project_root_for(spec_path)
@@ -297,7 +299,7 @@ class _Checker:
                 continue
             shown = _shown(doc.file, ref)
             try:
-                sub = load_yaml(target, filename=shown)
+                sub = load_yaml_cached(target, shown)
             except SpecError as exc:
                 self.diagnostics.extend(exc.diagnostics)
                 continue
@@ -340,7 +342,7 @@ class _Checker:
             if target is None:
                 continue
             try:
-                sub = load_yaml(target, filename=_shown(doc.file, ref))
+                sub = load_yaml_cached(target, _shown(doc.file, ref))
             except SpecError as exc:
                 self.report(doc, "MAP111", f"lookup file '{ref}' is not valid YAML", at)
                 self.diagnostics.extend(exc.diagnostics)

@@ -37,10 +37,11 @@ SPEC008   any other structural constraint (empty lists, repeated entries, ...)
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -117,9 +118,9 @@ _FIELD_RULE_PROPERTIES: dict[str, Any] = {
         "type": "boolean",
     },
     "empty": {
-        "description": '`missing`: treat "" (and whitespace) as absent; `value` (the '
-        'default): "" is a value.',
-        "enum": ["missing", "value"],
+        "description": '`missing`: treat "" (and whitespace) as absent too; `null` (the '
+        "default): only null and a missing key are absent.",
+        "enum": ["null", "missing"],
     },
     "missing_values": {
         "description": 'Sentinel values that count as absent (e.g. BigCommerce\'s "0").',
@@ -419,7 +420,11 @@ MAPPING_SPEC_SCHEMA: Final[dict[str, Any]] = {
         "fieldRule": {
             "description": "How to produce one target field; a bare string is short for "
             "`{from: ...}`.",
-            "anyOf": [{"type": "string", "minLength": 1}, _FIELD_RULE],
+            # if/then/else rather than anyOf: the common case (a mapping) is checked once,
+            # without first failing as a string.
+            "if": {"type": "object"},
+            "then": _FIELD_RULE,
+            "else": {"type": ["object", "string"], "minLength": 1},
         },
         "lookupTable": _LOOKUP_BODY,
     },
@@ -496,7 +501,65 @@ def write_schemas(directory: str | Path) -> list[Path]:
 
 @cache
 def _validator(name: str) -> Draft7Validator:
-    return Draft7Validator(SCHEMA_FILES[name])
+    schema = SCHEMA_FILES[name]
+    if name == "mapping-spec.schema.json":
+        # jsonschema spends three quarters of its time on the per-rule if/then combinations;
+        # accord checks those itself (_combination_failures, same rules and messages) and
+        # lets jsonschema do the rest. Editors still get the whole published schema.
+        schema = copy.deepcopy(schema)
+        del schema["definitions"]["fieldRule"]["then"]["allOf"]
+    return Draft7Validator(schema)
+
+
+#: The field-rule combinations: (message, if, then), as published in the schema.
+_COMBINATIONS: Final = tuple((c["$comment"], c["if"], c["then"]) for c in _FIELD_RULE["allOf"])
+
+
+def _holds(schema: Mapping[str, Any], value: Any) -> bool:
+    """Evaluate the small subset of JSON Schema the combinations use on a field rule."""
+    if not isinstance(value, dict):
+        return True  # like JSON Schema: these keywords ignore non-objects
+    for keyword, arg in schema.items():
+        if keyword == "required" and not all(k in value for k in arg):
+            return False
+        if keyword == "not" and _holds(arg, value):
+            return False
+        if keyword == "anyOf" and not any(_holds(sub, value) for sub in arg):
+            return False
+        if keyword == "properties":
+            for key, sub in arg.items():
+                if key in value and "enum" in sub and value[key] not in sub["enum"]:
+                    return False
+    return True
+
+
+def _combination_failures(rule: Mapping[str, Any]) -> list[str]:
+    """The messages of the combinations a field rule breaks.
+
+    >>> _combination_failures({"from": "a", "wrap": True, "currency": "USD"})
+    ["'wrap' only applies with 'each'", "'currency' only applies to 'as: money'"]
+    """
+    return [msg for msg, if_, then in _COMBINATIONS if _holds(if_, rule) and not _holds(then, rule)]
+
+
+def _field_rules(data: Any) -> Iterable[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Every field rule of a spec (nested and in definitions), with its path."""
+
+    def walk(fields: Any, at: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...], dict[str, Any]]]:
+        if not isinstance(fields, dict):
+            return
+        for target, rule in fields.items():
+            if isinstance(rule, dict):
+                here = (*at, str(target))
+                yield here, rule
+                yield from walk(rule.get("fields"), (*here, "fields"))
+
+    yield from walk(data.get("fields"), ("fields",))
+    definitions = data.get("definitions")
+    if isinstance(definitions, dict):
+        for name, body in definitions.items():
+            if isinstance(body, dict):
+                yield from walk(body.get("fields"), ("definitions", str(name), "fields"))
 
 
 def validate_spec(doc: LoadedYaml) -> list[Diagnostic]:
@@ -509,7 +572,24 @@ def validate_lookup(doc: LoadedYaml) -> list[Diagnostic]:
     return _validate(doc, "lookup-table.schema.json", "lookup table")
 
 
+_RESULTS: dict[tuple[str, str | None, str], tuple[Diagnostic, ...]] = {}
+_RESULTS_SIZE: Final = 256
+
+
 def _validate(doc: LoadedYaml, schema_name: str, what: str) -> list[Diagnostic]:
+    # Shared definition and lookup files are validated for every spec that includes them;
+    # the result depends only on the text, so it is computed once per text.
+    key = (schema_name, doc.file, doc.source)
+    found = _RESULTS.get(key)
+    if found is None:
+        found = tuple(_validate_now(doc, schema_name, what))
+        if len(_RESULTS) >= _RESULTS_SIZE:
+            _RESULTS.pop(next(iter(_RESULTS)))
+        _RESULTS[key] = found
+    return list(found)
+
+
+def _validate_now(doc: LoadedYaml, schema_name: str, what: str) -> list[Diagnostic]:
     if not isinstance(doc.data, dict):
         got = "an empty file" if doc.data is None else _kind(doc.data)
         return [doc.diagnostic("SPEC001", f"a {what} must be a mapping of keys, got {got}", "")]
@@ -518,6 +598,13 @@ def _validate(doc: LoadedYaml, schema_name: str, what: str) -> list[Diagnostic]:
     for error in _leaves(validator.iter_errors(doc.data)):
         at = tuple(str(p) for p in error.absolute_path)
         found.extend((at, d) for d in _diagnose(doc, error, SCHEMA_FILES[schema_name]))
+    if schema_name == "mapping-spec.schema.json":
+        for at, rule in _field_rules(doc.data):
+            where = _where(list(at))
+            found.extend(
+                (at, doc.diagnostic("SPEC006", f"{message}{where}", list(at), key=True))
+                for message in _combination_failures(rule)
+            )
     # An object with a misspelt key ("form:") also lacks the key it meant: report the typo only.
     misspelt = {at for at, d in found if d.code == "SPEC003"}
     kept = [d for at, d in found if not (at in misspelt and d.code in ("SPEC002", "SPEC006"))]
