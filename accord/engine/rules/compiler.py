@@ -510,8 +510,12 @@ class Compiler:
                 return f"sg(rec, {e.name!r})", t, "MISSING"
             return src, t, "None"
         if isinstance(e, A.Attr) and _is_path(e):
-            osrc, _, _ = self.guarded(e.obj)
+            osrc, _, osent = self.guarded(e.obj)
             _, t = self.expr(e)
+            _, ot = self.expr(e.obj)
+            if osent == "None" and _simple(osrc) and ot.kind == "record" and not ot.open:
+                # A record (a dict, or null): read it inline instead of calling sg().
+                return f"(None if {osrc} is None else {osrc}.get({e.name!r}))", t, "None"
             return f"sg({osrc}, {e.name!r})", t, "MISSING"
         if isinstance(e, A.Index) and _is_path(e):
             osrc, _, _ = self.guarded(e.obj)
