@@ -85,7 +85,7 @@ def test_every_code_is_covered_by_a_case() -> None:
         for case in load_yaml(path).data["cases"]
         for e in case["expect"]
     }
-    semantic = {f"MAP{n}" for n in range(101, 122)}
+    semantic = {f"MAP{n}" for n in range(101, 122)}  # MAP100 is a bug report, not a check
     assert semantic <= codes, f"no case for {sorted(semantic - codes)}"
 
 
@@ -341,6 +341,7 @@ def test_generated_specs_validate_or_give_located_diagnostics(
     for d in diagnostics:
         assert isinstance(d, Diagnostic)
         assert d.code[:3] in ("YAM", "SPE", "MAP"), d.render()
-        if d.code.startswith(("YAML", "SPEC", "MAP1")):
+        assert d.code != "MAP100", d.render(text)  # the spec model crashed: a bug
+        if d.code.startswith(("YAML", "SPEC", "MAP")):
             assert d.line is not None, d.render(text)
             assert d.column is not None, d.render(text)

@@ -53,6 +53,7 @@ MAP118    ``currency: {field: X}`` names no sibling target
 MAP119    a path that does not start with one of the declared ``inputs:``
 MAP120    unknown time zone in ``tz:``
 MAP121    a required canonical field is never produced (warning)
+MAP100    the spec model failed unexpectedly on this spec (a bug: please report it)
 ========  =====================================================================
 """
 
@@ -71,13 +72,13 @@ from accord.diagnostics import Diagnostic, Severity, has_errors, sort_diagnostic
 from accord.engine.mapping import coerce
 from accord.engine.mapping.schema import closest, validate_lookup, validate_spec
 from accord.engine.mapping.spec import (
-    MappingSpec,
     SourcePath,
     load_spec,
     load_yaml_cached,
     map_key,
     parse_source_path,
     project_root_for,
+    spec_from_yaml,
 )
 from accord.engine.mapping.transforms import TRANSFORMS, TransformArgumentError, parse_call
 from accord.engine.yamlsource import LoadedYaml, load_yaml
@@ -173,9 +174,18 @@ def _build(doc: LoadedYaml, base: Path, root: Path, spec_path: Path | None) -> l
         if spec_path is not None:
             load_spec(spec_path, project_root=root)
         else:
-            MappingSpec.from_dict(doc.data, file=doc.file, base_dir=base, project_root=root)
+            spec_from_yaml(doc.source, file=doc.file, base_dir=base, project_root=root)
     except SpecError as exc:
         return list(exc.diagnostics)
+    except Exception as exc:  # the checker never raises for a spec's content
+        return [
+            doc.diagnostic(
+                "MAP100",
+                f"internal error while building the spec ({type(exc).__name__}: {exc}); "
+                "this is a bug in accord, please report it",
+                "",
+            )
+        ]
     return []
 
 
