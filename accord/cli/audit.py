@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if url is None:
         project = load_project(args.project)
         url, base = project.store_url, project.root
-    with open_store(url, base_dir=base) as store, store.transaction() as tx:
+    with open_store(url, base_dir=base) as store, store.transaction(readonly=True) as tx:
         entries = tx.audit(args.record_id)
     if args.format == "json":
         print(json.dumps([e.to_dict() for e in entries], indent=2))

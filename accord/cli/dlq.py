@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         if url is None:
             project = load_project(args.project)
             url, base = project.store_url, project.root
-        with open_store(url, base_dir=base) as store, store.transaction() as tx:
+        with open_store(url, base_dir=base) as store, store.transaction(readonly=True) as tx:
             if args.action == "list":
                 items = tx.dead_letters(None if args.status == "all" else args.status)
                 return _list(items, args.format)
