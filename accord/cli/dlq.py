@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "dlq",
         help="list, show, retry or drop dead-lettered events",
-        description=__doc__,
+        description=(__doc__ or "").replace("``", ""),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
