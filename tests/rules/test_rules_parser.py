@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -14,6 +15,7 @@ from accord.engine.rules.parser import (
     MAX_DEPTH,
     MAX_SOURCE_CHARS,
     SYNTAX_MISTAKES,
+    get_parser,
     parse_expression,
     parse_text,
 )
@@ -174,3 +176,25 @@ def test_token_soup_parses_or_raises_located_syntax_error(words: list[str]) -> N
     except RuleSyntaxError as exc:
         lines.append(exc.diagnostics[0].line)
     assert None not in lines
+
+
+def test_parser_tables_are_cached_per_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACCORD_CACHE_DIR", str(tmp_path))
+    build = get_parser.__wrapped__
+    first = build()
+    saved = list(tmp_path.glob("rules-grammar-*.lark"))
+    assert len(saved) == 1
+    loaded = build()  # now from the cache file
+    assert loaded is not first
+    tree = loaded.parse('rule r when a > 1 then approve because "x"', start="start")
+    assert tree.children[0].meta.line == 1
+    saved[0].write_bytes(b"not a pickle")  # a broken cache is rebuilt and replaced
+    assert build().parse("1 + 2", start="expr") is not None
+    assert saved[0].read_bytes() != b"not a pickle"
+
+
+def test_parser_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACCORD_CACHE_DIR", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    get_parser.__wrapped__()
+    assert list(tmp_path.rglob("*")) == []

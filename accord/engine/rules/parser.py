@@ -12,12 +12,17 @@ messages (the table doubles as a test: every example must produce its own messag
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import sys
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
+import lark
 from lark import Lark, Token, Tree
 from lark.exceptions import (
     LarkError,
@@ -124,15 +129,59 @@ _GRAMMAR_FILE = "grammar.lark"
 
 @cache
 def get_parser() -> Lark:
-    """The one LALR parser, built once per process (``propagate_positions`` on)."""
+    """The one LALR parser, built once per process (``propagate_positions`` on).
+
+    Building the LALR tables takes about 0.2 s; they are saved in the user's cache directory
+    (``$ACCORD_CACHE_DIR``, else ``$XDG_CACHE_HOME/accord`` or ``~/.cache/accord``; set
+    ``ACCORD_CACHE_DIR=`` to an empty value to turn this off), keyed by a hash of the grammar,
+    the lark version and the Python version, so later processes load them in about 20 ms.
+    The cache lives in a directory only the user can write (never a shared temporary one,
+    since loading it unpickles); a missing, stale or unreadable cache is simply rebuilt.
+    """
     text = resources.files("accord.engine.rules").joinpath(_GRAMMAR_FILE).read_text("utf-8")
-    return Lark(
+    path = _cache_path(text)
+    if path is not None and path.is_file():
+        try:
+            with path.open("rb") as fh:
+                return Lark.load(fh)
+        except Exception:
+            pass
+    parser = Lark(
         text,
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=True,
         start=["start", "expr", "cell"],
     )
+    if path is not None:
+        _save(parser, path)
+    return parser
+
+
+def _cache_path(grammar: str) -> Path | None:
+    configured = os.environ.get("ACCORD_CACHE_DIR")
+    if configured is not None:
+        if not configured.strip():
+            return None
+        base = Path(configured)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+        base = (Path(xdg) if xdg else Path.home() / ".cache") / "accord"
+    key = hashlib.sha256(
+        "\0".join((grammar, lark.__version__, sys.version)).encode("utf-8")
+    ).hexdigest()[:20]
+    return base / f"rules-grammar-{key}.lark"
+
+
+def _save(parser: Lark, path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            parser.save(fh)
+        os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new one
+    except OSError:
+        return  # read-only home, full disk: run without the cache
 
 
 # -- errors ------------------------------------------------------------------------------
