@@ -16,6 +16,7 @@ benchmark suite can reuse them; ``check_equivalent()`` asserts both sides agree.
 from __future__ import annotations
 
 import statistics
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -253,6 +254,27 @@ def measure(
     }
 
 
+_COLD = """
+import time
+from accord.engine.rules import load_ruleset
+import accord.canonical.introspect
+start = time.perf_counter()
+for pack in {packs!r}:
+    load_ruleset({rules!r} + "/" + pack + ".rules")
+print((time.perf_counter() - start) * 1000)
+"""
+
+
+def _cold_load_ms() -> float:
+    """Parse and check every pack in a new interpreter (imports excluded; the parser's
+    tables come from the user's cache, or are built when it is cold)."""
+    code = _COLD.format(packs=PACKS, rules=str(RULES))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     refunds, buffer = load_packs()
     check_equivalent(refunds, buffer)
@@ -275,6 +297,8 @@ def main() -> int:
         runs.append((time.perf_counter() - start) * 1000)
     ms = min(runs)
     print(f"parse+check all {len(PACKS)} packs: {ms:.0f} ms (best of 5; target < 200 ms)")
+    cold = _cold_load_ms()
+    print(f"parse+check all {len(PACKS)} packs in a fresh process: {cold:.0f} ms")
     return 0 if ratio >= 0.7 and ms < 200 else 1
 
 
