@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,14 @@ def test_runtime_error_in_a_let_names_the_let() -> None:
         rs.evaluate({}, facts={"n": 0}, now=NOW)
     d = info.value.diagnostics[0]
     assert (d.code, d.line, d.message) == ("RULE203", 2, "let 'q': division by zero")
+
+
+def test_every_diagnostic_code_is_documented() -> None:
+    package = HERE.parent.parent / "accord" / "engine" / "rules"
+    used = set()
+    for path in package.glob("*.py"):
+        used.update(re.findall(r"\"(RULE\d{3})\"", path.read_text(encoding="utf-8")))
+    doc = (HERE.parent.parent / "docs" / "rules-language.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| (RULE\d{3}) \|", doc, re.M))
+    assert used - documented == set()
+    assert len(used) > 40
