@@ -416,3 +416,25 @@ def test_flow_defaults_fill_only_missing_fields(
     assert r.record is not None
     assert r.record["customer"] == {"external_ids": {"netsuite": "4812"}}
     assert r.record["currency"] == "USD"  # the channel's value wins
+
+
+def test_threads_delivering_one_new_order_under_different_ids_create_it_once(
+    engine: Engine,
+) -> None:
+    stock(engine, "SKU-1", 10)
+    barrier = threading.Barrier(6)
+    statuses: list[str] = []
+
+    def deliver(n: int) -> None:
+        barrier.wait()
+        statuses.append(engine.ingest("shopify", "order", order(88), event_id=f"d{n}").status)
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == ["duplicate"] * 5 + ["processed"]
+    assert level(engine, "SKU-1") == (10, 1)
+    with engine.store.transaction() as tx:
+        assert [a.action for a in tx.audit("shopify:88")] == ["created"]

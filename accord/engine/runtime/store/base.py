@@ -362,12 +362,21 @@ class Tx:
         """Insert version 1 or replace the stored state with ``version``."""
         params = (source_updated_at, content_hash, data, version, event_key, now)
         if version == 1:
-            self.execute(
+            cur = self.execute(
                 "INSERT INTO accord_records (entity, record_id, channel, external_id,"
                 " source_updated_at, content_hash, data, version, last_event_key, stored_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (entity, record_id, channel, external_id, *params),
             )
+            if cur.rowcount != 1:
+                # Another transaction created the record since we looked (two deliveries of
+                # one new order with different event ids): retry, and see it as stored.
+                raise StoreError(
+                    diagnostics=[
+                        Diagnostic(code="STORE007", message=f"{record_id} created concurrently")
+                    ],
+                    error_class=ErrorClass.TRANSIENT,
+                )
         else:
             self.execute(
                 "UPDATE accord_records SET source_updated_at = ?, content_hash = ?, data = ?,"
