@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accord.diagnostics import Severity
+from accord.engine import yamlsource
 from accord.engine.yamlsource import (
     LoadedYaml,
     Span,
@@ -225,6 +226,13 @@ def test_files_bom_and_read_errors(tmp_path: Path) -> None:
     )
 
 
+def test_lone_surrogates_are_a_located_error() -> None:
+    # libyaml cannot encode them; the loader falls back to the pure parser, which refuses them
+    with pytest.raises(SpecError) as err:
+        load_yaml("a: \ud800\n")
+    assert (err.value.code, err.value.diagnostics[0].line) == ("YAML006", 1)
+
+
 def test_empty_document_and_scalar_document() -> None:
     assert load_yaml("").data is None
     assert load_yaml("# only a comment\n").data is None
@@ -294,3 +302,38 @@ def test_arbitrary_text_never_leaks_a_ruamel_error(text: str) -> None:
         assert result.diagnostics
         assert result.code.startswith("YAML")
         assert result.diagnostics[0].file is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        SPEC,
+        '{"a": [1, 2.50, "x\\u00e9"], "b": {"c": null}}',
+        "a: &x {b: 1}\nc:\n  <<: *x\n  d: >-\n    folded\n    text\n",
+        "k: 'it''s'\nl: \"tab\\there\"\n",
+    ],
+)
+def test_the_c_and_pure_parsers_agree(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = load_yaml(text)
+    monkeypatch.setattr(yamlsource, "_PURE", True)
+    pure = load_yaml(text)
+    assert (fast.data, fast.positions, fast.key_positions) == (
+        pure.data,
+        pure.positions,
+        pure.key_positions,
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["a: [1, 2\n", "a: b: c\n", "fields:\n\tid: x\n", "a: 1\n---\nb: 2\n", "a: \x01\n"]
+)
+def test_the_c_and_pure_parsers_report_errors_alike(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SpecError) as fast:
+        load_yaml(text)
+    monkeypatch.setattr(yamlsource, "_PURE", True)
+    with pytest.raises(SpecError) as pure:
+        load_yaml(text)
+    f, p = fast.value.diagnostics[0], pure.value.diagnostics[0]
+    assert (f.code, f.line, f.column, f.hint) == (p.code, p.line, p.column, p.hint)
