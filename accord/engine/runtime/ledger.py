@@ -156,7 +156,8 @@ def apply_count(
     tx: Tx, sku: str, location: str, on_hand: int, *, event_key: str | None, now: str
 ) -> list[Op]:
     """Turn a reported on-hand count into a delta against the ledger (no absolute writes)."""
-    delta = on_hand - tx.level(sku, location).on_hand
+    # Locked: two counts of one SKU at once must not both diff against the same balance.
+    delta = on_hand - tx.level(sku, location, lock=True).on_hand
     if delta == 0:
         return []
     tx.adjust_on_hand(sku, location, delta, op="count", ref=None, event_key=event_key, now=now)

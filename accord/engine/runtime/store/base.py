@@ -496,9 +496,13 @@ class Tx:
         )
         self._ledger(sku, location, "commit", qty, ref, event_key, now)
 
-    def level(self, sku: str, location: str) -> InventoryLevel:
+    def level(self, sku: str, location: str, *, lock: bool = False) -> InventoryLevel:
+        """One balance; ``lock=True`` holds the row (created when missing) until commit."""
+        if lock:
+            self._ensure_item(sku, location)
         row = self.execute(
-            "SELECT on_hand, reserved FROM accord_inventory WHERE sku = ? AND location = ?",
+            "SELECT on_hand, reserved FROM accord_inventory WHERE sku = ? AND location = ?"
+            + (self._lock if lock else ""),
             (sku, location),
         ).fetchone()
         return InventoryLevel(sku, location, int(row[0]), int(row[1])) if row else (
