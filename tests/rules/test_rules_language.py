@@ -201,3 +201,36 @@ def test_every_diagnostic_code_is_documented() -> None:
     documented = set(re.findall(r"^\| (RULE\d{3}) \|", doc, re.M))
     assert used - documented == set()
     assert len(used) > 40
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [
+        ('rule r when true then tag __import__("os") because "x"', "RULE103"),
+        ('fact f: any\nrule r when true then tag f.__class__ because "x"', "RULE201"),
+        ('rule r when true then approve because "{__builtins__}"', "RULE101"),
+        (
+            'rule r when true then approve because "x\\" + __import__(\\"os\\").name + \\""',
+            'x" + __import__("os").name + "',
+        ),
+        (
+            'fact s: string\nrule r when true then approve because "{s} \\\\N\\{BULLET\\}"',
+            "v \\N{BULLET}",
+        ),
+    ],
+)
+def test_rule_text_cannot_reach_python(text: str, outcome: str) -> None:
+    """Names become dictionary keys and text stays text: nothing reaches Python objects."""
+    if outcome in ("RULE101", "RULE103"):
+        with pytest.raises(SpecError) as check:
+            parse_ruleset(text)
+        assert check.value.code == outcome
+        return
+    rs = parse_ruleset(text)
+    facts = {"f": {"x": 1}, "s": "v"}
+    if outcome == "RULE201":
+        with pytest.raises(RuleError) as run:
+            rs.evaluate({}, facts=facts, now=NOW)
+        assert run.value.code == outcome
+        return
+    assert rs.evaluate({}, facts=facts, now=NOW).reasons == [outcome]
