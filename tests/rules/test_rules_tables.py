@@ -110,5 +110,12 @@ def test_trace_lists_rows() -> None:
     rs = parse_ruleset(_table("first", ['| > 10 || 1 | "big" |', '| || 2 | "other" |']))
     trace = rs.evaluate({}, facts={"n": 3, "c": "x"}, now=NOW).trace
     assert trace == [
-        {"table": "t", "line": 3, "hit": "first", "matched_rows": [2], "values": {"n": "3"}}
+        {
+            "table": "t",
+            "line": 3,
+            "hit": "first",
+            "considered_rows": 2,
+            "matched_rows": [2],
+            "values": {"n": "3"},
+        }
     ]

@@ -151,7 +151,11 @@ class Decision:
                 entry["matched"] = n in matched
             else:
                 entry["hit"] = info.hit
-                entry["matched_rows"] = matched.get(n, [])
+                rows = matched.get(n, [])
+                # A 'first' table stops looking at its first match; the others test every row.
+                last = rows[0] if info.hit == "first" and rows else info.rows
+                entry["considered_rows"] = last
+                entry["matched_rows"] = rows
             values: dict[str, Any] = {}
             for label, path in info.reads:
                 root = record if path[0] == "rec" else facts
