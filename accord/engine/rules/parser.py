@@ -166,7 +166,10 @@ def _cache_path(grammar: str) -> Path | None:
         base = Path(configured)
     else:
         xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
-        base = (Path(xdg) if xdg else Path.home() / ".cache") / "accord"
+        try:
+            base = (Path(xdg) if xdg else Path.home() / ".cache") / "accord"
+        except (RuntimeError, KeyError):  # no home directory: run without the cache
+            return None
     key = hashlib.sha256(
         "\0".join((grammar, lark.__version__, sys.version)).encode("utf-8")
     ).hexdigest()[:20]
