@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from accord.diagnostics import Severity
@@ -234,3 +237,28 @@ def test_rule_text_cannot_reach_python(text: str, outcome: str) -> None:
         assert run.value.code == outcome
         return
     assert rs.evaluate({}, facts=facts, now=NOW).reasons == [outcome]
+
+
+_MONEY_RULES = parse_ruleset(
+    """
+    fact x: money
+    fact y: money
+    fact n: number
+    rule arithmetic when true
+      then set sum = x + y, set diff = x - y, set scaled = x * n, set less = x < y,
+           set same = x + y - y == x
+      because "{x} and {y}"
+    """
+)
+_amounts = st.decimals(min_value=-(10**9), max_value=10**9, places=2)
+
+
+@given(_amounts, _amounts, st.decimals(min_value=-1000, max_value=1000, places=3))
+def test_money_arithmetic_is_exact(x: Decimal, y: Decimal, n: Decimal) -> None:
+    facts = {"x": f"{x} USD", "y": {"amount": y, "currency": "USD"}, "n": n}
+    fields = _MONEY_RULES.evaluate({}, facts=facts, now=NOW).fields_set
+    assert fields["sum"] == {"amount": x + y, "currency": "USD"}
+    assert fields["diff"] == {"amount": x - y, "currency": "USD"}
+    assert fields["scaled"] == {"amount": x * n, "currency": "USD"}
+    assert fields["less"] is (x < y)
+    assert fields["same"] is True
