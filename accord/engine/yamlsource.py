@@ -33,6 +33,10 @@ Decisions worth knowing:
   :meth:`LoadedYaml.raise_for_errors`.
 * **Syntax errors raise** :class:`~accord.errors.SpecError` carrying one located ``YAML001``
   diagnostic; no ruamel.yaml exception ever leaves this module.
+* **libyaml when available.** With ``ruamel.yaml.clib`` installed, text is parsed by libyaml
+  (about seven times faster); anything libyaml refuses is parsed again by ruamel's YAML 1.2
+  parser, which decides and whose messages are reported. The two differ only on degenerate
+  input (a lone ``!`` tag, ``|#``, the span of an empty ``? key`` value).
 * A ``str`` argument is YAML text; an :class:`os.PathLike` (e.g. :class:`pathlib.Path`) is a
   file to read. :func:`load_yaml_file` accepts a path given as ``str``.
 
@@ -348,11 +352,20 @@ except ImportError:  # pragma: no cover - the pure-Python parser is the fallback
 
 
 def _compose(text: str, name: str | None, *, pure: bool | None = None) -> Node | None:
+    if not (_PURE if pure is None else pure):
+        try:
+            node: Node | None = YAML(typ="safe", pure=False).compose(text)
+        except (YAMLError, UnicodeEncodeError):
+            # libyaml follows YAML 1.1 in places (a ':' inside a flow scalar such as
+            # [at 10:30]) and cannot encode a lone surrogate: the YAML 1.2 parser decides,
+            # and its messages are the ones reported.
+            return _compose(text, name, pure=True)
+        return node
     # The "safe" composer gives the same nodes and marks as the round-trip one without
     # collecting comments (a third of the pure-Python parse); only positions are needed here.
-    yaml = YAML(typ="safe", pure=_PURE if pure is None else pure)
+    yaml = YAML(typ="safe", pure=True)
     try:
-        node: Node | None = yaml.compose(text)
+        node = yaml.compose(text)
     except MarkedYAMLError as exc:
         raise SpecError(diagnostics=[_marked_diagnostic(exc, name, text)]) from exc
     except ReaderError as exc:
@@ -374,11 +387,6 @@ def _compose(text: str, name: str | None, *, pure: bool | None = None) -> Node |
         raise SpecError(
             diagnostics=[Diagnostic(code="YAML001", message=f"invalid YAML: {exc}", file=name)]
         ) from exc
-    except UnicodeEncodeError:
-        # libyaml reads UTF-8, which cannot hold a lone surrogate: the pure parser reports it
-        if pure is None and not _PURE:
-            return _compose(text, name, pure=True)
-        raise  # pragma: no cover - the pure parser never encodes
     except RecursionError as exc:
         raise SpecError(
             diagnostics=[

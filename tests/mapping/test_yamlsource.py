@@ -311,6 +311,7 @@ def test_arbitrary_text_never_leaks_a_ruamel_error(text: str) -> None:
         '{"a": [1, 2.50, "x\\u00e9"], "b": {"c": null}}',
         "a: &x {b: 1}\nc:\n  <<: *x\n  d: >-\n    folded\n    text\n",
         "k: 'it''s'\nl: \"tab\\there\"\n",
+        "expect: [MAP109 2:34, at 10:30]\n",  # libyaml refuses this YAML 1.2 flow scalar
     ],
 )
 def test_the_c_and_pure_parsers_agree(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -337,3 +338,63 @@ def test_the_c_and_pure_parsers_report_errors_alike(
         load_yaml(text)
     f, p = fast.value.diagnostics[0], pure.value.diagnostics[0]
     assert (f.code, f.line, f.column, f.hint) == (p.code, p.line, p.column, p.hint)
+
+
+_plain_words = st.sampled_from(["a", "b c", "x:y", "10:30", "-1", "1.50", "yes", "~", "a#b", "@x"])
+
+
+def _block(value: object, indent: int = 0) -> str:
+    """Block-style YAML as people write it: plain scalars where YAML allows, else quoted."""
+    import json
+
+    pad = " " * indent
+    if isinstance(value, dict) and value:
+        return "\n".join(
+            f"{pad}{k}:\n{_block(v, indent + 2)}"
+            if isinstance(v, (dict, list)) and v
+            else f"{pad}{k}: {_block(v)}"
+            for k, v in value.items()
+        )
+    if isinstance(value, list) and value:
+        return "\n".join(
+            f"{pad}- {_block(v, indent + 2).lstrip()}"
+            if isinstance(v, dict) and v
+            else f"{pad}- {_block(v)}"
+            for v in value
+        )
+    if isinstance(value, str) and not value.startswith(("@", "-")) and "#" not in value:
+        return value
+    return json.dumps(value)
+
+
+_docs = st.recursive(
+    st.one_of(_plain_words, st.integers(), st.booleans()),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["k", "from", "a.b", "x_1"]), inner, max_size=3),
+        st.lists(_plain_words, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
+    ),
+    max_leaves=12,
+)
+
+
+@given(_docs)
+def test_the_fast_parser_reads_specs_as_the_yaml_1_2_one_does(value: object) -> None:
+    # libyaml and the pure YAML 1.2 parser differ only on degenerate input (a lone "!" tag,
+    # "|#", the span of an empty "? key" value); on documents written like specs, whatever
+    # libyaml accepts must read exactly as the YAML 1.2 parser reads it.
+    text = _block({"doc": value}) + "\n"
+    fast = _load(text)
+    saved = yamlsource._PURE
+    yamlsource._PURE = True
+    try:
+        pure = _load(text)
+    finally:
+        yamlsource._PURE = saved
+    assert type(fast) is type(pure)
+    if isinstance(fast, LoadedYaml) and isinstance(pure, LoadedYaml):
+        assert (fast.data, fast.positions, fast.key_positions) == (
+            pure.data,
+            pure.positions,
+            pure.key_positions,
+        )
