@@ -243,3 +243,13 @@ def test_bad_call_arguments_are_classified(record: Any, facts: Any, now: Any, co
     with pytest.raises(RuleError) as info:
         pack("refund_governance").evaluate(record, facts=facts, now=now)
     assert info.value.code == code
+
+
+def test_decision_reads_as_its_json_mapping() -> None:
+    d = pack("refund_governance").evaluate(REFUND, facts={"already_refunded": usd("0.00")}, now=NOW)
+    assert list(d) == ["ruleset", "version", "effective", "outcomes", "fields", "reasons", "trace"]
+    assert dict(d) == d.to_dict()
+    assert d["fields"] == {"restock": False}
+    assert "trace" in d
+    assert d.get("nope", 1) == 1
+    assert d.explain().splitlines()[0] == "refund_governance: approve, set"

@@ -7,7 +7,7 @@ every record); the trace's "values read" are looked up from the same record and 
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, KeysView, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,9 @@ def _lookup(root: Any, keys: tuple[str, ...]) -> Any:
             return MISSING
         cur = cur[k]
     return cur
+
+
+_KEYS = ("ruleset", "version", "effective", "outcomes", "fields", "reasons", "trace")
 
 
 class Decision:
@@ -185,10 +188,10 @@ class Decision:
         return self.to_dict()[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(("ruleset", "version", "effective", "outcomes", "fields", "reasons", "trace"))
+        return iter(_KEYS)
 
     def __len__(self) -> int:
-        return 7
+        return len(_KEYS)
 
     def keys(self) -> KeysView[str]:
         return self.to_dict().keys()
@@ -198,6 +201,12 @@ class Decision:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.to_dict().get(key, default)
+
+    def values(self) -> ValuesView[Any]:
+        return self.to_dict().values()
+
+    def __contains__(self, key: object) -> bool:
+        return key in _KEYS
 
     def explain(self) -> str:
         """A short human-readable account of the decision."""
