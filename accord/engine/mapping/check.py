@@ -161,7 +161,7 @@ def check_spec(
 ) -> list[Diagnostic]:
     """Check an already loaded spec; the other entry points end here."""
     checker = _Checker(Path(project_root).resolve())
-    checker.spec(doc, Path(base_dir).resolve())
+    checker.spec(doc, Path(base_dir).resolve(), spec_path)
     found = list(checker.diagnostics)
     if not has_errors(found) and isinstance(doc.data, dict) and "fields" in doc.data:
         found.extend(_build(doc, Path(base_dir), Path(project_root), spec_path))
@@ -250,7 +250,7 @@ class _Checker:
 
     # -- the document --
 
-    def spec(self, doc: LoadedYaml, base: Path) -> None:
+    def spec(self, doc: LoadedYaml, base: Path, self_path: Path | None = None) -> None:
         self.diagnostics.extend(doc.diagnostics)
         self.diagnostics.extend(validate_spec(doc))
         data = doc.data
@@ -262,7 +262,9 @@ class _Checker:
         if entity_key is not None and isinstance(data.get(entity_key), str):
             self.entity = self.canonical_entity(doc, data[entity_key], (entity_key,))
         self.inputs = tuple(i for i in _as_list(data.get("inputs")) if isinstance(i, str))
-        self.includes(doc, base, data, (base / "<spec>",))
+        # the spec itself heads the include chain, so including it again is a cycle
+        here = self_path if self_path is not None else base / (Path(doc.file or "<spec>").name)
+        self.includes(doc, base, data, (here.resolve(),))
         self.local_definitions(doc, data)
         self.lookup_files(doc, base, data)
         for i, text in enumerate(_as_list(data.get("extra"))):
@@ -303,9 +305,8 @@ class _Checker:
             if target is None:
                 continue
             if target in stack:
-                chain = " -> ".join(p.name for p in (*stack[1:], target))
-                first = stack[0].name if stack[0].name != "<spec>" else (doc.file or "<spec>")
-                self.report(doc, "MAP112", f"include cycle: {first} -> {chain}", at)
+                chain = " -> ".join(p.name for p in (*stack, target))
+                self.report(doc, "MAP112", f"include cycle: {chain}", at)
                 continue
             shown = _shown(doc.file, ref)
             try:
@@ -993,9 +994,10 @@ def _a(kind: str) -> str:
 
 
 def _suggest_as(kind: str) -> str | None:
-    return {"enum": "string", "decimal": "decimal"}.get(kind) or (
-        kind if kind in ("string", "int", "bool", "money", "datetime", "date") else None
-    )
+    """The coercion that fits a canonical kind (an enum is read as a string)."""
+    if kind == "enum":
+        return "string"
+    return kind if kind in coerce.COERCIONS else None
 
 
 def _jmespath_reason(exc: BaseException) -> str:
