@@ -1324,18 +1324,22 @@ def _fast_test(t: T, var: str) -> str | None:
     """An inline exact-type test of ``var`` (a simple name) against ``t``, or None."""
     if t.kind in _FAST:
         return _FAST[t.kind].format(v=var)
-    if t.kind == "list" and t.item is not None and t.item.kind == "record" and t.item.fields:
-        # Records in a list: every field is absent, null or already of its type.
-        checks = []
-        for k, (fname, ft) in enumerate(t.item.fields):
-            tmp = f"y{k}"
-            inner = _fast_test(ft, tmp)
-            if inner is None:
-                return None
-            checks.append(f"(({tmp} := x.get({fname!r})) is None or {inner})")
-        cond = " and ".join(["type(x) is dict", *checks])
-        return f"(type({var}) is list and all({cond} for x in {var}))"
     return None
+
+
+def _item_test(t: T) -> str | None:
+    """For a list of records: an inline test that one item ``x`` is already in the engine's
+    form (every field absent, null or of its type), or None."""
+    if t.kind != "list" or t.item is None or t.item.kind != "record" or not t.item.fields:
+        return None
+    checks = []
+    for k, (fname, ft) in enumerate(t.item.fields):
+        tmp = f"y{k}"
+        inner = _fast_test(ft, tmp)
+        if inner is None:
+            return None
+        checks.append(f"(({tmp} := x.get({fname!r})) is None or {inner})")
+    return " and ".join(["type(x) is dict", *checks])
 
 
 def _prepare_lines(
@@ -1353,8 +1357,25 @@ def _prepare_lines(
         # Straight into the rules' locals when given; the trace rebuilds the dict when asked.
         target = f"f[{key}]" if locals_ is None else locals_.get(name, "x")
         fast = _fast_test(t, "v")
-        convert = f"v if {fast} else C{i}(v, {key})" if fast else f"C{i}(v, {key})"
-        lines += [f"v = get({key})", "if v is not None:", f"    {target} = {convert}", "else:"]
+        item = _item_test(t)
+        lines += [f"v = get({key})", "if v is not None:"]
+        if item is not None:
+            # A plain loop over the items (no generator frame): convert only when one is not
+            # already in the engine's form.
+            lines += [
+                "    if type(v) is list:",
+                "        for x in v:",
+                f"            if not ({item}):",
+                f"                v = C{i}(v, {key})",
+                "                break",
+                "    else:",
+                f"        v = C{i}(v, {key})",
+                f"    {target} = v",
+            ]
+        else:
+            convert = f"v if {fast} else C{i}(v, {key})" if fast else f"C{i}(v, {key})"
+            lines.append(f"    {target} = {convert}")
+        lines.append("else:")
         if name in defaults:
             lines.append(f"    {target} = {defaults[name]}")
         elif optional:
