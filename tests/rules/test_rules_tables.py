@@ -119,3 +119,51 @@ def test_trace_lists_rows() -> None:
             "values": {"n": "3"},
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "header", "finding"),
+    [
+        # rows 1 and 2 together cover every number, so row 3 can never be reached
+        (['| < 5 || 1 | "a" |', '| >= 5 || 2 | "b" |', '| 7 || 3 | "c" |'], None, 7),
+        (['| < 5 || 1 | "a" |', '| > 5 || 2 | "b" |', '| || 3 | "c" |'], None, None),
+        (['| [0..5) || 1 | "a" |', '| [5..10] || 2 | "b" |', '| [1..9] || 3 | "c" |'], None, 7),
+        (['| != 3 || 1 | "a" |', '| 3 || 2 | "b" |', '| -2 || 3 | "c" |'], None, 7),
+        # strings: one value, then everything but it
+        (
+            ['| "US" || 1 | "a" |', '| not("US") || 2 | "b" |', '| "CA" || 3 | "c" |'],
+            "| c || out | because |",
+            7,
+        ),
+        (
+            ['| "US" || 1 | "a" |', '| "MX" || 2 | "b" |', '| || 3 | "c" |'],
+            "| c || out | because |",
+            None,
+        ),
+        # two columns: the union of two boxes covers the third
+        (
+            ['| > 5 | "US" || 1 | "a" |', '| <= 5 | "US" || 2 | "b" |', '| | "US" || 3 | "c" |'],
+            "| n | c || out | because |",
+            7,
+        ),
+        (
+            ['| > 5 | "US" || 1 | "a" |', '| < 3 | "US" || 2 | "b" |', '| | "US" || 3 | "c" |'],
+            "| n | c || out | because |",
+            None,
+        ),
+    ],
+)
+def test_first_unreachable_by_several_rows(
+    rows: list[str], header: str | None, finding: int | None
+) -> None:
+    text = _table("first", rows, header or "| n || out | because |")
+    expected = [("RULE131", finding)] if finding else []
+    assert _codes(text) == expected
+
+
+def test_booleans_have_two_values() -> None:
+    text = (
+        "fact b: bool\ntable t hit first\n  | b || out | because |\n"
+        '  | true || 1 | "yes" |\n  | false || 2 | "no" |\n  | || 3 | "other" |\nend\n'
+    )
+    assert _codes(text) == [("RULE131", 6)]

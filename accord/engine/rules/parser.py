@@ -798,7 +798,18 @@ class _Builder:
         if kind == "ut_compare":
             return A.UTest("cmp", pos, op=str(ch[0]), value=self.expr(ch[1]))
         if kind == "ut_value":
-            return A.UTest("eq", pos, value=self.expr(ch[0]))
+            value = self.expr(ch[0])
+            if isinstance(value, A.Unary) and value.op == "not":
+                # 'not("US")' with one value parses as the expression 'not "US"'; in a cell it
+                # is the negated test, exactly like 'not("US", "CA")'.
+                inner = value.operand
+                tests = (
+                    tuple(A.UTest("eq", i.pos, value=i) for i in inner.items)
+                    if isinstance(inner, A.ListLit)
+                    else (A.UTest("eq", inner.pos, value=inner),)
+                )
+                return A.UTest("not", pos, children=tests)
+            return A.UTest("eq", pos, value=value)
         if kind == "ut_not":
             return A.UTest(
                 "not", pos, children=tuple(self.utest(c) for c in ch if isinstance(c, Tree))

@@ -1,11 +1,17 @@
 """Static analysis of decision tables: overlapping rows (``unique``) and unreachable rows
 (``first``).
 
-Cells made of literals are read as sets of values (``"US", "CA"``), intervals (``[1..10]``,
-``> 100``) or "anything" (blank). Two rows overlap when every column's cells intersect; a row
-of a ``first`` table is unreachable when one earlier row covers each of its cells. Cells that
-are not literal (they read other fields) are "unknown" and never produce a finding, so the
-check has no false alarms.
+Each literal cell is read as a set of input values: for ordered columns (numbers, money,
+dates, date-times, durations) a union of intervals, for strings a finite set or everything but
+a finite set, for booleans a subset of ``{true, false}``; a blank cell is everything. A row is
+then a box (one set per column). Two rows of a ``unique`` table overlap when every column's
+sets intersect; a row of a ``first`` table is unreachable when the rows above it, together,
+cover its box (not only when one of them does). Cells that read other fields are unknown: a
+row with one is never reported and never counts as covering, so there are no false alarms.
+
+>>> iv = [(_NEG, False, Decimal(5), True)]          # <= 5
+>>> _empty(_idiff(iv, [(_NEG, False, Decimal(10), False)]))   # minus < 10
+True
 """
 
 from __future__ import annotations
@@ -21,11 +27,136 @@ if TYPE_CHECKING:
 
 __all__ = ["check_rows"]
 
-_INF = object()
+ORDERED_KINDS = ("number", "money", "date", "datetime", "duration")
+#: Bound on the covering search (it is exponential in the worst case); past it, no finding.
+_BUDGET = 20_000
 
 
 class _Unknown(Exception):
-    pass
+    """A cell this analysis cannot read as a set of literal values."""
+
+
+class _Inf:
+    __slots__ = ("sign",)
+
+    def __init__(self, sign: int) -> None:
+        self.sign = sign
+
+    def __repr__(self) -> str:
+        return "+inf" if self.sign > 0 else "-inf"
+
+
+_NEG, _POS = _Inf(-1), _Inf(1)
+
+# An interval: (low, low closed, high, high closed); a column set over an ordered domain is a
+# list of intervals. Unordered sets are ("in", values) or ("out", values) (everything else).
+Interval = tuple[Any, bool, Any, bool]
+OSet = list[Interval]
+USet = tuple[str, frozenset[Any]]
+
+
+def _lt(a: Any, b: Any) -> bool:
+    """a < b for bounds, with the infinities; values of different types are unknown."""
+    if isinstance(a, _Inf) or isinstance(b, _Inf):
+        if isinstance(a, _Inf) and isinstance(b, _Inf):
+            return a.sign < b.sign
+        return (isinstance(a, _Inf) and a.sign < 0) or (isinstance(b, _Inf) and b.sign > 0)
+    numbers = isinstance(a, int | Decimal) and isinstance(b, int | Decimal)
+    if not numbers and type(a) is not type(b):
+        raise _Unknown
+    if isinstance(a, tuple) and a[0] != b[0]:
+        raise _Unknown  # money of two currencies: the rule would fail at run time anyway
+    return bool(a < b)
+
+
+def _eq(a: Any, b: Any) -> bool:
+    if isinstance(a, _Inf) or isinstance(b, _Inf):
+        return a is b
+    return not _lt(a, b) and not _lt(b, a)
+
+
+def _iv_empty(iv: Interval) -> bool:
+    lo, lo_c, hi, hi_c = iv
+    if _lt(hi, lo):
+        return True
+    return _eq(lo, hi) and not (lo_c and hi_c)
+
+
+def _iv_meet(a: Interval, b: Interval) -> Interval:
+    alo, alc, ahi, ahc = a
+    blo, blc, bhi, bhc = b
+    if _lt(alo, blo):
+        lo, lo_c = blo, blc
+    elif _lt(blo, alo):
+        lo, lo_c = alo, alc
+    else:
+        lo, lo_c = alo, alc and blc
+    if _lt(ahi, bhi):
+        hi, hi_c = ahi, ahc
+    elif _lt(bhi, ahi):
+        hi, hi_c = bhi, bhc
+    else:
+        hi, hi_c = ahi, ahc and bhc
+    return (lo, lo_c, hi, hi_c)
+
+
+def _iv_minus(a: Interval, b: Interval) -> OSet:
+    """a without b: what lies below b's low end and above its high end."""
+    out: OSet = []
+    blo, blc, bhi, bhc = b
+    if blo is not _NEG:
+        below = _iv_meet(a, (_NEG, False, blo, not blc))
+        if not _iv_empty(below):
+            out.append(below)
+    if bhi is not _POS:
+        above = _iv_meet(a, (bhi, not bhc, _POS, False))
+        if not _iv_empty(above):
+            out.append(above)
+    return out
+
+
+def _imeet(a: OSet, b: OSet) -> OSet:
+    return [m for x in a for y in b if not _iv_empty(m := _iv_meet(x, y))]
+
+
+def _idiff(a: OSet, b: OSet) -> OSet:
+    for y in b:
+        a = [piece for x in a for piece in _iv_minus(x, y)]
+    return a
+
+
+def _umeet(a: USet, b: USet) -> USet:
+    (ka, va), (kb, vb) = a, b
+    if ka == "in" and kb == "in":
+        return ("in", va & vb)
+    if ka == "in":
+        return ("in", va - vb)
+    if kb == "in":
+        return ("in", vb - va)
+    return ("out", va | vb)
+
+
+def _udiff(a: USet, b: USet) -> USet:
+    kb, vb = b
+    return _umeet(a, ("out" if kb == "in" else "in", vb))
+
+
+def _empty(s: OSet | USet) -> bool:
+    if isinstance(s, tuple):
+        return s[0] == "in" and not s[1]
+    return not s
+
+
+def _meet(a: OSet | USet, b: OSet | USet) -> OSet | USet:
+    if isinstance(a, tuple):
+        return _umeet(a, cast(USet, b))
+    return _imeet(a, cast(OSet, b))
+
+
+def _diff(a: OSet | USet, b: OSet | USet) -> OSet | USet:
+    if isinstance(a, tuple):
+        return _udiff(a, cast(USet, b))
+    return _idiff(a, cast(OSet, b))
 
 
 def _value(e: A.Expr | None) -> Any:
@@ -43,135 +174,141 @@ def _value(e: A.Expr | None) -> Any:
     return e.value
 
 
-# An atom: ("eq", v) or ("range", lo, lo_closed, hi, hi_closed) with _INF for open ends.
-Atom = tuple[Any, ...]
+class _Column:
+    """How one input column's cells become sets."""
 
-
-def _atoms(cell: A.Cell) -> list[Atom] | None:
-    """The cell as atoms, None for blank (anything). Raises _Unknown for non-literals."""
-    if cell.tests is None:
-        return None
-    atoms: list[Atom] = []
-    for t in cell.tests:
-        if t.kind == "eq":
-            if isinstance(t.value, A.ListLit):
-                atoms.extend(("eq", _value(i)) for i in t.value.items)
-            else:
-                atoms.append(("eq", _value(t.value)))
-        elif t.kind == "cmp":
-            v = _value(t.value)
-            if t.op == "==":
-                atoms.append(("eq", v))
-            elif t.op in (">", ">="):
-                atoms.append(("range", v, t.op == ">=", _INF, False))
-            elif t.op in ("<", "<="):
-                atoms.append(("range", _INF, False, v, t.op == "<="))
-            else:
-                raise _Unknown
-        elif t.kind == "range":
-            atoms.append(("range", _value(t.value), t.low_closed, _value(t.high), t.high_closed))
+    def __init__(self, t: T) -> None:
+        if t.kind in ORDERED_KINDS:
+            self.kind = "ordered"
+        elif t.kind == "string":
+            self.kind = "strings"
+        elif t.kind == "bool":
+            self.kind = "bools"
         else:
             raise _Unknown
-    return atoms
 
+    def everything(self) -> OSet | USet:
+        if self.kind == "ordered":
+            return [(_NEG, False, _POS, False)]
+        if self.kind == "bools":
+            return ("in", frozenset({True, False}))
+        return ("out", frozenset())
 
-def _lt(a: Any, b: Any) -> bool:
-    numbers = isinstance(a, int | Decimal) and isinstance(b, int | Decimal)
-    if not numbers and type(a) is not type(b):
+    def value(self, v: Any) -> OSet | USet:
+        if self.kind == "ordered":
+            return [(v, True, v, True)]
+        return ("in", frozenset({v}))
+
+    def union(self, sets: list[OSet | USet]) -> OSet | USet:
+        # A or B = everything minus ((everything minus A) minus B)
+        rest = self.everything()
+        for s in sets:
+            rest = _diff(rest, s)
+        return _diff(self.everything(), rest)
+
+    def test(self, t: A.UTest) -> OSet | USet:
+        if t.kind == "eq":
+            if isinstance(t.value, A.ListLit):
+                return self.union([self.value(_value(i)) for i in t.value.items])
+            return self.value(_value(t.value))
+        if t.kind == "cmp":
+            v = _value(t.value)
+            if t.op == "==":
+                return self.value(v)
+            if t.op == "!=":
+                return _diff(self.everything(), self.value(v))
+            if self.kind != "ordered":
+                raise _Unknown
+            return {
+                ">": [(v, False, _POS, False)],
+                ">=": [(v, True, _POS, False)],
+                "<": [(_NEG, False, v, False)],
+                "<=": [(_NEG, False, v, True)],
+            }[t.op]
+        if t.kind == "range":
+            if self.kind != "ordered":
+                raise _Unknown
+            return [(_value(t.value), t.low_closed, _value(t.high), t.high_closed)]
+        if t.kind == "not":
+            return _diff(self.everything(), self.union([self.test(c) for c in t.children]))
         raise _Unknown
-    if isinstance(a, tuple) and a[0] != b[0]:
-        raise _Unknown
-    return bool(a < b)
+
+    def cell(self, cell: A.Cell) -> OSet | USet:
+        if cell.tests is None:
+            return self.everything()
+        return self.union([self.test(t) for t in cell.tests])
 
 
-def _in_range(v: Any, r: Atom) -> bool:
-    _, lo, lo_c, hi, hi_c = r
-    if lo is not _INF and (_lt(v, lo) or (v == lo and not lo_c)):
-        return False
-    return not (hi is not _INF and (_lt(hi, v) or (v == hi and not hi_c)))
+Box = list["OSet | USet"]
 
 
-def _atoms_meet(a: Atom, b: Atom) -> bool:
-    if a[0] == "eq" and b[0] == "eq":
-        return bool(a[1] == b[1])
-    if a[0] == "eq":
-        return _in_range(a[1], b)
-    if b[0] == "eq":
-        return _in_range(b[1], a)
-    _, alo, alc, ahi, ahc = a
-    _, blo, blc, bhi, bhc = b
+class _Search:
+    def __init__(self) -> None:
+        self.steps = 0
 
-    # Ranges meet unless one ends before the other starts.
-    def before(hi: Any, hi_c: bool, lo: Any, lo_c: bool) -> bool:
-        if hi is _INF or lo is _INF:
+    def covered(self, box: Box, others: list[Box]) -> bool:
+        """Whether the union of ``others`` contains ``box``."""
+        self.steps += 1
+        if self.steps > _BUDGET:
+            raise _Unknown
+        if any(_empty(s) for s in box):
+            return True
+        if not others:
             return False
-        return _lt(hi, lo) or (hi == lo and not (hi_c and lo_c))
-
-    return not (before(ahi, ahc, blo, blc) or before(bhi, bhc, alo, alc))
-
-
-def _atom_covers(big: Atom, small: Atom) -> bool:
-    if big[0] == "eq":
-        return small[0] == "eq" and bool(small[1] == big[1])
-    if small[0] == "eq":
-        return _in_range(small[1], big)
-    _, blo, blc, bhi, bhc = big
-    _, slo, slc, shi, shc = small
-    if blo is not _INF and (slo is _INF or _lt(slo, blo) or (slo == blo and slc and not blc)):
-        return False
-    return not (
-        bhi is not _INF and (shi is _INF or _lt(bhi, shi) or (shi == bhi and shc and not bhc))
-    )
-
-
-def _cells_meet(a: list[Atom] | None, b: list[Atom] | None) -> bool:
-    if a is None or b is None:
+        first, rest = others[0], others[1:]
+        inter = [_meet(b, c) for b, c in zip(box, first, strict=True)]
+        if any(_empty(s) for s in inter):
+            return self.covered(box, rest)
+        # box minus first = pieces that differ from first in one column (and agree before it)
+        prefix: Box = []
+        for d in range(len(box)):
+            outside = _diff(box[d], first[d])
+            if not _empty(outside) and not self.covered([*prefix, outside, *box[d + 1 :]], rest):
+                return False
+            prefix.append(inter[d])
         return True
-    return any(_atoms_meet(x, y) for x in a for y in b)
-
-
-def _cell_covers(big: list[Atom] | None, small: list[Atom] | None) -> bool:
-    if big is None:
-        return True
-    if small is None:
-        return False
-    return all(any(_atom_covers(b, s) for b in big) for s in small)
 
 
 def check_rows(c: Compiler, table: A.Table, in_types: list[T]) -> None:
     """Report overlapping rows of a ``unique`` table and unreachable rows of a ``first`` one."""
     if table.hit not in ("unique", "first"):
         return
-    rows: list[list[list[Atom] | None] | None] = []
+    try:
+        columns = [_Column(t) for t in in_types]
+    except _Unknown:
+        return
+    boxes: list[Box | None] = []
     for row in table.rows:
         try:
-            rows.append([_atoms(cell) for cell in row.cells])
-        except _Unknown:
-            rows.append(None)
-    for j, row_j in enumerate(rows):
-        if row_j is None:
+            boxes.append([col.cell(cell) for col, cell in zip(columns, row.cells, strict=True)])
+        except (_Unknown, TypeError):
+            boxes.append(None)
+    for j, box in enumerate(boxes):
+        if box is None:
             continue
-        for i in range(j):
-            row_i = rows[i]
-            if row_i is None:
-                continue
-            try:
-                if table.hit == "unique":
-                    if all(_cells_meet(a, b) for a, b in zip(row_i, row_j, strict=True)):
+        row = table.rows[j]
+        try:
+            if table.hit == "unique":
+                for i in range(j):
+                    other = boxes[i]
+                    if other is not None and not any(
+                        _empty(_meet(a, b)) for a, b in zip(other, box, strict=True)
+                    ):
                         c.err(
                             "RULE130",
-                            f"rows {table.rows[i].number} and {table.rows[j].number} of unique "
-                            f"table {table.name!r} overlap: one input can match both",
-                            table.rows[j].pos,
+                            f"rows {table.rows[i].number} and {row.number} of unique table "
+                            f"{table.name!r} overlap: one input can match both",
+                            row.pos,
                         )
                         break
-                elif all(_cell_covers(a, b) for a, b in zip(row_i, row_j, strict=True)):
+            else:
+                above = [b for b in boxes[:j] if b is not None]
+                if above and _Search().covered(box, above):
                     c.err(
                         "RULE131",
-                        f"row {table.rows[j].number} of table {table.name!r} is unreachable: "
-                        f"row {table.rows[i].number} matches everything it matches",
-                        table.rows[j].pos,
+                        f"row {row.number} of table {table.name!r} is unreachable: the rows "
+                        "above it match everything it matches",
+                        row.pos,
                     )
-                    break
-            except (_Unknown, TypeError):
-                continue
+        except (_Unknown, TypeError, RecursionError):
+            continue
