@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from accord.engine.rules import check_rules_text, parse_ruleset
 from accord.errors import RuleError
@@ -167,3 +170,46 @@ def test_booleans_have_two_values() -> None:
         '  | true || 1 | "yes" |\n  | false || 2 | "no" |\n  | || 3 | "other" |\nend\n'
     )
     assert _codes(text) == [("RULE131", 6)]
+
+
+_cells = st.one_of(
+    st.just(""),
+    st.integers(0, 6).map(str),
+    st.tuples(st.sampled_from(["<", "<=", ">", ">=", "!="]), st.integers(0, 6)).map(
+        lambda t: f"{t[0]} {t[1]}"
+    ),
+    st.tuples(
+        st.integers(0, 6), st.integers(0, 6), st.sampled_from("[("), st.sampled_from("])")
+    ).map(lambda t: f"{t[2]}{min(t[0], t[1])}..{max(t[0], t[1])}{t[3]}"),
+    st.lists(st.integers(0, 6), min_size=2, max_size=3, unique=True).map(
+        lambda xs: ", ".join(map(str, xs))
+    ),
+)
+
+
+@given(st.lists(st.tuples(_cells, _cells), min_size=2, max_size=4))
+def test_unreachable_rows_really_are_unreachable(cells: list[tuple[str, str]]) -> None:
+    """Soundness: a row reported unreachable is never the first match, on any input."""
+
+    def table(hit: str, with_output: bool) -> str:
+        header = "| n | m || out | because |" if with_output else "| n | m || because |"
+        rows = [
+            f'| {a} | {b} || {i + 1} | "r" |' if with_output else f'| {a} | {b} || "r" |'
+            for i, (a, b) in enumerate(cells)
+        ]
+        body = "\n".join(f"  {r}" for r in rows)
+        return f"fact n: number\nfact m: number\ntable t hit {hit}\n  {header}\n{body}\nend\n"
+
+    flagged = {
+        line - 4 for code, line in _codes(table("first", True)) if code == "RULE131" and line
+    }
+    if not flagged:
+        return
+    # The same rows as a collect table say which rows match each input; probe a grid that
+    # includes every boundary and the points between them.
+    rs = parse_ruleset(table("collect", False))
+    grid = [Decimal(v) / 2 for v in range(-2, 16)]
+    for n in grid:
+        for m in grid:
+            matched = rs.evaluate({}, facts={"n": n, "m": m}, now=NOW).trace[0]["matched_rows"]
+            assert not matched or matched[0] not in flagged, (cells, n, m, matched)
