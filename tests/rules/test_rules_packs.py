@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accord.canonical import Money, Refund
-from accord.engine.rules import RuleSet, check_rules_file, load_ruleset
+from accord.engine.rules import RuleSet, check_rules_file, load_ruleset, parse_ruleset
 from accord.errors import RuleError
 from accord.resources import rules_dir
 from accord.testing.runner import run_case_file
@@ -253,3 +253,20 @@ def test_decision_reads_as_its_json_mapping() -> None:
     assert "trace" in d
     assert d.get("nope", 1) == 1
     assert d.explain().splitlines()[0] == "refund_governance: approve, set"
+
+
+def test_outside_the_effective_dates_nothing_is_considered() -> None:
+    rs = parse_ruleset(
+        "effective 2026-01-01..2026-01-31\n"
+        "fact n: number\n"
+        'rule r when n > 1 then approve because "x"'
+    )
+    d = rs.evaluate({}, facts={"n": 5}, now=NOW)
+    assert d.to_dict()["effective"] is False
+    assert d.outcomes == []
+    assert d.trace == [{"rule": "r", "considered": False}]
+    with pytest.raises(RuleError) as info:  # bad facts are reported even then
+        rs.evaluate({}, facts={"n": 1.5}, now=NOW)
+    assert info.value.code == "RULE205"
+    d = rs.evaluate({}, facts={"n": 5}, now=datetime(2026, 1, 31, 23, 59, tzinfo=UTC))
+    assert d.kinds() == ["approve"]

@@ -139,7 +139,9 @@ class Decision:
             rows = matched.setdefault(unit, [])
             if row not in rows:
                 rows.append(row)
-        _, stopped, record, raw_facts, let_values = self._ctx
+        effective, stopped, record, raw_facts, let_values = self._ctx
+        if not effective:  # outside the effective dates nothing was considered
+            return [{u.kind: u.name, "considered": False} for u in self._ruleset.units]
         lets = dict(zip(self._ruleset.let_names, let_values, strict=False))
         # The host's facts, checked and converted again (evaluation is deterministic); the
         # hot path keeps them only as passed.
