@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 
 from accord.diagnostics import Severity
 from accord.engine.rules import check_rules_text, parse_ruleset
-from accord.engine.rules.compiler import BUILTINS
+from accord.engine.rules.builtins import BUILTINS
 from accord.errors import RuleError, SpecError
 from accord.testing.subjects import revive
 
