@@ -139,19 +139,21 @@ def hand_written(payload: dict[str, Any]) -> dict[str, Any]:
     for target, key in _TOTALS:
         if o.get(key) is not None:
             out[target] = {"amount": Decimal(o[key]), "currency": cur}
-    if customer:
-        c: dict[str, Any] = {}
-        if customer.get("id") is not None:
-            c["id"] = str(customer["id"])
-        if customer.get("first_name") is not None:
-            c["first_name"] = customer["first_name"]
-        if customer.get("last_name") is not None:
-            c["last_name"] = customer["last_name"]
-        email = customer.get("email")
-        if _blank(email):
-            email = o.get("email")
-        if not _blank(email):
-            c["email"] = email.strip().lower()
+    # The spec builds the customer from its fields, the e-mail falling back to the order's,
+    # so a customer appears whenever any of them has a value.
+    c: dict[str, Any] = {}
+    if customer.get("id") is not None:
+        c["id"] = str(customer["id"])
+    if customer.get("first_name") is not None:
+        c["first_name"] = customer["first_name"]
+    if customer.get("last_name") is not None:
+        c["last_name"] = customer["last_name"]
+    email = customer.get("email")
+    if _blank(email):
+        email = o.get("email")
+    if not _blank(email):
+        c["email"] = email.strip().lower()
+    if c:
         out["customer"] = c
     ship = o.get("shipping_address")
     if ship:
@@ -169,8 +171,10 @@ def hand_written(payload: dict[str, Any]) -> dict[str, Any]:
         out["shipping_address"] = a
     if not _blank(o.get("tags")):
         out["tags"] = [t.strip() for t in o["tags"].split(",")]
+    # A null or missing item list maps to no field at all; an empty one to an empty list.
+    items = o.get("line_items")
     lines = []
-    for li in o.get("line_items") or ():
+    for li in items or ():
         line: dict[str, Any] = {"external_ids": {"shopify": str(li["id"])}}
         if not _blank(li.get("sku")):
             line["sku"] = "".join(li["sku"].split()).upper()
@@ -179,15 +183,17 @@ def hand_written(payload: dict[str, Any]) -> dict[str, Any]:
         line["unit_price"] = {"amount": Decimal(li["price"]), "currency": cur}
         line["requires_shipping"] = bool(li.get("requires_shipping"))
         lines.append(line)
-    out["lines"] = lines
-    out["tax_lines"] = [
+    if items is not None:
+        out["lines"] = lines
+    if o.get("tax_lines") is not None:
+        out["tax_lines"] = [
         {
             "title": tl.get("title"),
             "rate": Decimal(tl["rate"]),
             "amount": {"amount": Decimal(tl["price"]), "currency": cur},
         }
-        for tl in o.get("tax_lines") or ()
-    ]
+            for tl in o["tax_lines"]
+        ]
     return out
 
 
