@@ -111,12 +111,20 @@ def _kind(value: Any) -> str:
     return "other"
 
 
-def check(run: Callable[[Any], Any], baseline: Callable[[Any], Any], inputs: dict[str, Any]) -> str:
-    """'ok', or 'WRONG: <variant>: <first difference>' / 'error: ...' on the first mismatch."""
+def check(
+    run: Callable[[Any], Any],
+    baseline: Callable[[Any], Any],
+    inputs: dict[str, Any],
+    project: Callable[[Any], Any] = lambda x: x,
+) -> str:
+    """'ok', or 'WRONG: <variant>: <first difference>' on the first mismatch.
+
+    ``project`` picks what is compared (both sides), e.g. decisions without their reasons.
+    """
     for name, value in inputs.items():
-        want = baseline(value)
+        want = project(baseline(value))
         try:
-            got = run(value)
+            got = project(run(value))
         except Exception as exc:  # a peer that raises on a variant gets that answer wrong
             return f"WRONG: {name}: raised {type(exc).__name__}: {str(exc).splitlines()[0][:80]}"
         diff = first_difference(got, want)
@@ -182,6 +190,7 @@ def compare_section(
     seconds: float,
     target: float | None,
     time_it: bool = True,
+    project: Callable[[Any], Any] = lambda x: x,
 ) -> list[Row]:
     """Check every tool on every variant, then time the correct ones against the baseline."""
     rows: list[Row] = []
@@ -196,7 +205,7 @@ def compare_section(
         except Exception as exc:
             rows.append(Row(section, tool.name, status=f"error: {type(exc).__name__}: {exc}"))
             continue
-        status = check(run, baseline, inputs)
+        status = check(run, baseline, inputs, project)
         row = Row(section, tool.name, target=target, status=status)
         if status == "ok" and time_it:
             rate, base_rate, ratio = paired(
