@@ -48,8 +48,15 @@ def setup(extras: str = "dev") -> None:
 
 
 def demo() -> None:
+    """Replay the bundled samples through the example project into a fresh out/ folder, with
+    the state (ledgers, dead letters, audit trail) in the embedded SQLite store out/accord.db."""
     setup()
-    run(BIN / "accord", "replay", "samples/payloads", "--project", "accord.yaml", "--out", "out")
+    shutil.rmtree(ROOT / "out", ignore_errors=True)
+    (ROOT / "out").mkdir()
+    run(
+        BIN / "accord", "replay", "samples/payloads", "--project", "accord.yaml",
+        "--out", "out", "--store", "sqlite:///out/accord.db",
+    )  # fmt: skip
 
 
 def smoke_test_wheel() -> None:
