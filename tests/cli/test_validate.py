@@ -5,12 +5,11 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from accord.cli import main
 from tests.cli.conftest import run_accord
-from tests.cli.test_output import SARIF_MINIMAL_SCHEMA
+from tests.cli.test_output import sarif_validator
 
 
 def test_validate_subprocess_reports_every_problem_located(project: Path) -> None:
@@ -48,7 +47,7 @@ def test_validate_formats(
     monkeypatch.delenv("GITHUB_ACTIONS")
     assert main(["validate", "--format", "sarif", "broken"]) == 1
     log = json.loads(capsys.readouterr().out)
-    jsonschema.Draft7Validator(SARIF_MINIMAL_SCHEMA).validate(log)
+    sarif_validator().validate(log)
     codes = sorted(r["ruleId"] for r in log["runs"][0]["results"])
     assert codes == ["CASE002", "MAP101", "MAP107", "RULE001", "YAML001"]
 
