@@ -51,6 +51,8 @@ class Tool:
     needs: Sequence[str] = ()
     #: Builds the callable mapping one input to the output compared with the baseline.
     build: Callable[[], Callable[[Any], Any]] = field(default=lambda: lambda x: x)
+    #: Whether the section's target applies (accord's rows; peers are shown for reference).
+    held_to_target: bool = False
 
 
 def missing_modules(names: Sequence[str]) -> list[str]:
@@ -206,7 +208,7 @@ def compare_section(
             rows.append(Row(section, tool.name, status=f"error: {type(exc).__name__}: {exc}"))
             continue
         status = check(run, baseline, inputs, project)
-        row = Row(section, tool.name, target=target, status=status)
+        row = Row(section, tool.name, target=target if tool.held_to_target else None, status=status)
         if status == "ok" and time_it:
             rate, base_rate, ratio = paired(
                 baseline, run, timed_input, rounds=rounds, seconds=seconds

@@ -187,11 +187,11 @@ def hand_written(payload: dict[str, Any]) -> dict[str, Any]:
         out["lines"] = lines
     if o.get("tax_lines") is not None:
         out["tax_lines"] = [
-        {
-            "title": tl.get("title"),
-            "rate": Decimal(tl["rate"]),
-            "amount": {"amount": Decimal(tl["price"]), "currency": cur},
-        }
+            {
+                "title": tl.get("title"),
+                "rate": Decimal(tl["rate"]),
+                "amount": {"amount": Decimal(tl["price"]), "currency": cur},
+            }
             for tl in o["tax_lines"]
         ]
     return out

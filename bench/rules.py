@@ -43,11 +43,16 @@ def variants() -> dict[str, Case]:
     base: Case = (REFUND_RECORD, REFUND_FACTS, BUFFER_FACTS, NOW)
     out: dict[str, Case] = {"bench record": base}
 
-    def make(name: str, rec: dict[str, Any] = {}, facts: dict[str, Any] = {}, buf: dict[str, Any] = {}) -> None:  # noqa: B006 - read only
+    def make(
+        name: str,
+        rec: dict[str, Any] | None = None,
+        facts: dict[str, Any] | None = None,
+        buf: dict[str, Any] | None = None,
+    ) -> None:
         r, f, b = copy.deepcopy(REFUND_RECORD), copy.deepcopy(REFUND_FACTS), dict(BUFFER_FACTS)
-        r.update(rec)
-        f.update(facts)
-        b.update(buf)
+        r.update(rec or {})
+        f.update(facts or {})
+        b.update(buf or {})
         out[name] = (r, f, b, NOW)
 
     # 0.20 <= 0.30 - 0.10 holds in decimal, not in binary floating point.
@@ -61,14 +66,24 @@ def variants() -> dict[str, Case]:
     make(
         "above the escalation limit",
         {"amount": _usd("600.00"), "reason": "changed_mind"},
-        {"captured": _usd("1000.00"), "already_refunded": _usd("0.00"), "item_condition": "unopened"},
+        {
+            "captured": _usd("1000.00"),
+            "already_refunded": _usd("0.00"),
+            "item_condition": "unopened",
+        },
     )
     make(
         "18-digit idempotency keys differ in the last digit",
         {"order_id": "123456789012345678", "idempotency_key": "123456789012345678"},
-        {"previous_refunds": [
-            {"key": "123456789012345679", "amount": _usd("20.00"), "at": NOW - timedelta(days=3)}
-        ]},  # fmt: skip
+        {
+            "previous_refunds": [
+                {
+                    "key": "123456789012345679",
+                    "amount": _usd("20.00"),
+                    "at": NOW - timedelta(days=3),
+                }
+            ]
+        },
     )
     make(
         "same key already refunded",
@@ -76,9 +91,11 @@ def variants() -> dict[str, Case]:
     )
     make(
         "same amount within 24 hours",
-        facts={"previous_refunds": [
-            {"key": "rk-13", "amount": _usd("42.50"), "at": NOW - timedelta(hours=2)}
-        ]},  # fmt: skip
+        facts={
+            "previous_refunds": [
+                {"key": "rk-13", "amount": _usd("42.50"), "at": NOW - timedelta(hours=2)}
+            ]
+        },
     )
     make(
         "low stock hides the listing",
@@ -411,7 +428,7 @@ def run_section(rounds: int, seconds: float) -> list[Row]:
         section,
         "hand-written Python + Decimal",
         hand,
-        [Tool("accord (with reasons)", (), build_accord)],
+        [Tool("accord (with reasons)", (), build_accord, held_to_target=True)],
         inputs,
         fixture,
         rounds=rounds,
@@ -436,4 +453,3 @@ def run_section(rounds: int, seconds: float) -> list[Row]:
         project=decisions,
     )
     return rows + peer_rows[1:]
-
