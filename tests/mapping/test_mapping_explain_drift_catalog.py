@@ -202,13 +202,49 @@ def test_catalog_finds_by_channel_entity_direction(tmp_path: Path) -> None:
     assert caught.value.code == "MAP010"
 
 
-def test_catalog_refuses_two_specs_for_one_file_name(tmp_path: Path) -> None:
+def test_catalog_tells_two_specs_for_one_file_name_apart_by_id(tmp_path: Path) -> None:
     for folder in ("a", "b"):
         _write(tmp_path / folder / "order.inbound.yaml", id=f"x.{folder}", channel="shop",
+               direction="inbound", source=f"shop.order_{folder}", target="order")  # fmt: skip
+    catalog = MappingCatalog([tmp_path])
+    with pytest.raises(SpecError) as caught:
+        catalog.find("shop", "order", "inbound")
+    assert caught.value.code == "MAP011"
+    assert "x.a, x.b" in caught.value.diagnostics[0].message
+    assert catalog.find("shop", "order", "inbound", mapping="x.b").id == "x.b"
+    assert catalog.find("shop", "order", "inbound", mapping="shop.order_a").id == "x.a"
+    assert catalog.get("x.a").id == "x.a"
+    assert catalog.ids() == ["x.a", "x.b"]
+    assert catalog.keys() == []  # neither is found without mapping=
+    assert [m.id for m in catalog.all()] == ["x.a", "x.b"]
+    with pytest.raises(SpecError) as caught:
+        catalog.find("shop", "order", "inbound", mapping="x.c")
+    assert caught.value.code == "MAP010"
+    with pytest.raises(SpecError) as caught:
+        catalog.get("x.c")
+    assert caught.value.code == "MAP010"
+
+
+def test_catalog_refuses_two_specs_with_one_mapping_id(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        _write(tmp_path / folder / "order.inbound.yaml", id="x.same", channel="shop",
                direction="inbound", source="shop.order", target="order")  # fmt: skip
     with pytest.raises(SpecError) as caught:
         MappingCatalog([tmp_path])
     assert caught.value.code == "MAP011"
+    assert "x.same" in caught.value.diagnostics[0].message
+
+
+def test_catalog_picks_among_specs_of_one_canonical_entity(tmp_path: Path) -> None:
+    _write(tmp_path / "fulfillment.inbound.yaml", id="s.fulfillment", channel="s",
+           direction="inbound", source="s.fulfillment", target="fulfillment")  # fmt: skip
+    _write(tmp_path / "fulfillment_order.inbound.yaml", id="s.fo", channel="s",
+           direction="inbound", source="s.fulfillment_order", target="fulfillment")  # fmt: skip
+    catalog = MappingCatalog([tmp_path])
+    assert catalog.find("s", "fulfillment", "inbound").id == "s.fulfillment"  # the file name
+    assert catalog.find("s", "fulfillment_order", "inbound").id == "s.fo"
+    picked = catalog.find("s", "fulfillment", "inbound", mapping="s.fulfillment_order")
+    assert picked.id == "s.fo"
 
 
 def test_catalog_with_two_specs_for_one_canonical_entity(tmp_path: Path) -> None:
@@ -286,3 +322,27 @@ def test_drift_counts_fields_read_under_a_fallback_source_as_consumed() -> None:
     drift = DriftRecorder(mapping)
     drift.observe({"order": {"ShippingAddress": {"City": "Seattle", "Line9": "x"}}})
     assert [u.path for u in drift.report().unmapped] == ["order.ShippingAddress.Line9"]
+
+
+def test_drift_counts_fields_of_each_over_either_list_name_as_consumed() -> None:
+    spec = MappingSpec.from_dict(
+        {
+            **HEADER,
+            "fields": {
+                "lines": {
+                    "each": "line_items || legacy_items",
+                    "fields": {"sku": {"from": "sku"}, "qty": {"from": "n.value"}},
+                }
+            },
+        }
+    )
+    mapping = compile_mapping(spec)
+    assert {
+        "line_items[].sku",
+        "legacy_items[].sku",
+        "line_items[].n.value",
+        "legacy_items[].n.value",
+    } <= mapping.consumed_paths
+    drift = DriftRecorder(mapping)
+    drift.observe({"legacy_items": [{"sku": "A", "n": {"value": 1}, "grams": 5}]})
+    assert [u.path for u in drift.report().unmapped] == ["legacy_items[].grams"]

@@ -83,6 +83,13 @@ def _steps_text(steps: Sequence[str | int]) -> str:
 
 
 _LEADING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _alternatives(expression: str) -> list[str]:
+    """The plain paths of an ``a || b || c`` expression (empty if it is anything else)."""
+    parts = [p.strip() for p in expression.split("||")]
+    return parts if len(parts) > 1 and all(_PLAIN.fullmatch(p) for p in parts) else []
 
 
 def _norm(prefix: str, rel: str) -> str:
@@ -444,6 +451,13 @@ class _Gen:
             lead = _LEADING.match(sp.expression)
             rel = lead.group() if lead else ""
         list_consumed = _norm(base_consumed, rel) + "[]"
+        # `each: a || b` (a list under either name) reads the same fields from both lists.
+        alternatives = [
+            _norm(base_consumed, alt) + "[]"
+            for alt in _alternatives(sp.expression)[1:]
+            if sp.steps is None and sp.scope == "here"
+        ]
+        before = set(self.consumed)
         lst, acc, idx, el = self.fresh("L"), self.fresh("A"), self.fresh("I"), self.fresh("E")
         self.read(ind, scope, sp, lst)
         if self.explain:
@@ -500,6 +514,9 @@ class _Gen:
             rules = rule.fields if rule.fields is not None else self.definition(rule)
             self.fields(body, inner, rules)
             self.emit(body, f"{acc}.append({out})")
+        for path in self.consumed - before if alternatives else ():
+            if path == list_consumed or path.startswith(list_consumed + "."):
+                self.consumed.update(alt + path[len(list_consumed) :] for alt in alternatives)
         if self.explain:  # nested fields reuse the trace variables
             self.emit(ind, f"b = -5; r = {lst}; nt = None")
         self.emit(ind, f"v = {acc}")
