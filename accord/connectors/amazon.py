@@ -11,6 +11,9 @@
   comes with its items (``getOrderItems``, itself paged by ``NextToken``) as
   ``{"order": ..., "items": {"OrderItems": [...]}}``, the named inputs the shipped v0 order
   mapping reads; ``combine_items=False`` hands over bare orders.
+* Returns: External Fulfillment Returns 2024-09-11 (``listReturns`` with ``lastUpdatedSince``
+  and ``nextToken``, which may come with an empty page; ``getReturn``), the records
+  ``mappings/amazon/return.inbound.yaml`` reads, without the pickup one-time password.
 * Rate limits: one token bucket per operation, seeded with the documented default rate and
   burst and updated from ``x-amzn-RateLimit-Limit`` on every reply; a 429 without
   ``Retry-After`` waits one token's worth (``1 / rate``).
@@ -29,7 +32,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx2
 
@@ -49,6 +52,8 @@ __all__ = ["Amazon2026Connector", "AmazonConnector", "parse_notification"]
 log = logging.getLogger("accord.connectors.amazon")
 
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+_RETURNS_PATH = "/externalFulfillment/2024-09-11/returns"
+_RETURNS_VERSION = "external-fulfillment-2024-09-11"
 _LWA_OPERATION = "lwa token"
 
 # operation -> (requests per second, burst): SP-API's documented defaults.
@@ -62,6 +67,10 @@ _DEFAULT_LIMITS: dict[str, tuple[float, float]] = {
     "getInventorySummaries": (2.0, 2),
     "searchOrders": (0.0167, 20),
     "getOrder2026": (0.5, 30),
+    # External Fulfillment returns publish no default; a conservative guess, corrected by the
+    # first x-amzn-RateLimit-Limit header.
+    "listReturns": (1.0, 5),
+    "getReturn": (1.0, 5),
 }
 
 # NotificationType -> entity where a shipped mapping reads it: ORDER_CHANGE is an ``order`` of
@@ -90,7 +99,7 @@ class AmazonConnector(Connector):
 
     channel: ClassVar[str] = "amazon"
     api_version: ClassVar[str | None] = "orders/v0"
-    entities: ClassVar[tuple[str, ...]] = ("order", "inventory_level")
+    entities: ClassVar[tuple[str, ...]] = ("order", "inventory_level", "return")
 
     def __init__(
         self,
@@ -206,6 +215,8 @@ class AmazonConnector(Connector):
     ) -> Page:
         if entity == "inventory_level":
             return self._inventory_page(cursor, since)
+        if entity == "return":
+            return self._returns_page(cursor, since, page_size)
         if entity != "order":
             raise self.rejected(f"listing {entity!r} is not supported; use order_items()")
         params: dict[str, str | int] = {"MarketplaceIds": ",".join(self.marketplace_ids)}
@@ -274,6 +285,34 @@ class AmazonConnector(Connector):
             api_version="fba-inventory-v1",
         )
 
+    def _returns_page(self, cursor: str | None, since: datetime | None, size: int | None) -> Page:
+        # External Fulfillment Returns 2024-09-11 ``listReturns``: the records
+        # mappings/amazon/return.inbound.yaml reads. The token must travel with the same
+        # arguments as the call that produced it, so the filter is sent on every page.
+        params: dict[str, str | int] = {"maxResults": min(size or 100, 100)}
+        if since is not None:
+            params["lastUpdatedSince"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if cursor is not None:
+            params["nextToken"] = cursor
+        reply = self.call(
+            "GET", f"{self.endpoint}{_RETURNS_PATH}", params=params, operation="listReturns"
+        )
+        data = reply.data if isinstance(reply.data, dict) else None
+        found = data.get("returns", []) if data is not None else None
+        if not isinstance(found, list):
+            raise self.malformed_reply(reply, "listReturns", "no 'returns' list")
+        token = data.get("nextToken") if data is not None else None
+        # The API documents empty pages that still carry a token: follow it, unless it
+        # repeats the cursor that fetched this page (which would loop forever).
+        next_cursor = str(token) if token and str(token) != cursor else None
+        return Page(
+            entity="return",
+            items=tuple(_without_otp(r) for r in found if isinstance(r, dict)),
+            cursor=cursor,
+            next_cursor=next_cursor,
+            api_version=_RETURNS_VERSION,
+        )
+
     def order_items(self, order_id: str) -> list[dict[str, Any]]:
         """Every item of one order, following ``NextToken``."""
         items: list[dict[str, Any]] = []
@@ -296,6 +335,13 @@ class AmazonConnector(Connector):
                 return items
 
     def get(self, entity: str, id: str) -> dict[str, Any]:
+        if entity == "return":
+            reply = self.call(
+                "GET", f"{self.endpoint}{_RETURNS_PATH}/{quote(id, safe='')}", operation="getReturn"
+            )
+            if not isinstance(reply.data, dict) or "id" not in reply.data:
+                raise self.malformed_reply(reply, "getReturn", "not a return object")
+            return _without_otp(reply.data)
         if entity != "order":
             raise self.rejected(f"getting {entity!r} is not supported")
         reply = self.call("GET", f"{self.endpoint}/orders/v0/orders/{id}", operation="getOrder")
@@ -365,6 +411,10 @@ class AmazonConnector(Connector):
             raise self.malformed_webhook(str(exc)) from exc
 
     def record_key(self, entity: str, record: Mapping[str, Any]) -> str | None:
+        if entity == "return":
+            if record.get("id") is None:
+                return None
+            return f"amazon:return:{record['id']}:{record.get('lastUpdatedDateTime', '')}"
         if entity == "inventory_level":
             sku = record.get("sellerSku")
             if sku is None:
@@ -441,6 +491,12 @@ def parse_notification(envelope: Mapping[str, Any]) -> WebhookEvent:
         payload=dict(current),
         api_version=str(current.get("PayloadVersion")) if current.get("PayloadVersion") else None,
     )
+
+
+def _without_otp(record: dict[str, Any]) -> dict[str, Any]:
+    # The carrier pickup one-time password is a credential of the customer's: the return
+    # mapping ignores it, and it must not reach the store, a log or the dead-letter queue.
+    return {k: v for k, v in record.items() if k != "otpDetails"}
 
 
 def _payload(reply: Reply) -> dict[str, Any] | None:
