@@ -24,6 +24,8 @@ it again.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
 import threading
@@ -277,6 +279,39 @@ def _diag(code: str, message: str, *, record_id: str | None = None,
     return Diagnostic(code=code, message=message, record_id=record_id, severity=severity)
 
 
+# How many batches are running with the cyclic garbage collector paused, and whether it was on
+# before the first of them (threads share the collector, so the last one out restores it).
+_gc_state = {"holders": 0, "was_enabled": False}
+_gc_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _gc_paused(pause: bool) -> Iterator[None]:
+    """Hold the cyclic garbage collector off while a batch runs.
+
+    A batch allocates a few hundred thousand containers (payloads, records, results) that live
+    until it commits; every collection the allocations trigger would walk them, and every
+    promotion to the old generation eventually walks the whole heap (compiled specs, schemas).
+    Batch data is freed by reference counting, so the pause only postpones the collector's
+    work on other cycles by one batch. Without ``pause`` this does nothing.
+    """
+    if not pause:
+        yield
+        return
+    with _gc_lock:
+        if _gc_state["holders"] == 0:
+            _gc_state["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_state["holders"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_state["holders"] -= 1
+            if _gc_state["holders"] == 0 and _gc_state["was_enabled"]:
+                gc.enable()
+
+
 class _Failure(Exception):
     """Carries a classified failure out of a stage to the dead-letter path."""
 
@@ -314,6 +349,10 @@ class Engine:
     Build one with :meth:`from_project`; the constructor takes the parts directly so tests and
     embedders can plug in their own catalog, rule sets and validator. Safe to share between
     threads (each thread uses its own store connection).
+
+    ``pause_gc`` (default on) keeps Python's cyclic garbage collector off while a batch of
+    :meth:`ingest_many` or of the database queue is processed, and restores it after: a third
+    of the CPU time of a batch went to collections that found nothing to free.
     """
 
     def __init__(
@@ -327,11 +366,13 @@ class Engine:
         ownership: Any = None,
         clock: Clock | None = None,
         batch_size: int = 500,
+        pause_gc: bool = True,
     ) -> None:
         self.project = project
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.batch_size = batch_size
+        self.pause_gc = pause_gc
         self._catalog = catalog
         self._rulesets = dict(rulesets or {})
         self._validator = validator
@@ -356,6 +397,7 @@ class Engine:
         store_url: str | None = None,
         clock: Clock | None = None,
         batch_size: int = 500,
+        pause_gc: bool = True,
     ) -> Engine:
         """Load ``accord.yaml``, compile its mappings and rule packs, open (and migrate) the
         store. ``store_url`` overrides the project's ``store:``."""
@@ -365,7 +407,8 @@ class Engine:
         catalog, rulesets, validator, ownership = build_parts(project)
         store = open_store(store_url or project.store_url, base_dir=project.root)
         return cls(project, store, catalog=catalog, rulesets=rulesets, validator=validator,
-                   ownership=ownership, clock=clock, batch_size=batch_size)  # fmt: skip
+                   ownership=ownership, clock=clock, batch_size=batch_size,
+                   pause_gc=pause_gc)  # fmt: skip
 
     def close(self) -> None:
         self.store.close()
@@ -414,16 +457,18 @@ class Engine:
         Results come back in input order as each batch commits. A failure inside one event
         dead-letters that event only.
         """
-        batch: list[_Prepared] = []
+        batch: list[Event] = []
         for ev in events:
-            if not isinstance(ev, Event):
-                ev = Event(**ev)
-            batch.append(self._prepare(ev))
+            batch.append(ev if isinstance(ev, Event) else Event(**ev))
             if len(batch) >= self.batch_size:
-                yield from self._apply_batch(batch)
+                yield from self._run_batch(batch)
                 batch = []
         if batch:
-            yield from self._apply_batch(batch)
+            yield from self._run_batch(batch)
+
+    def _run_batch(self, events: list[Event]) -> list[Result]:
+        with _gc_paused(self.pause_gc):
+            return self._apply_batch([self._prepare(ev) for ev in events])
 
     def retry_dead_letter(self, dlq_id: int) -> Result:
         """Reprocess a dead-lettered event from its raw payload (after a spec fix).
@@ -474,7 +519,8 @@ class Engine:
             if isolate:
                 size, isolate = 1, isolate - 1
             try:
-                n = self.store.run(partial(self._process_claimed, worker=worker, size=size))
+                with _gc_paused(self.pause_gc):
+                    n = self.store.run(partial(self._process_claimed, worker=worker, size=size))
             except StoreError as exc:
                 if size > 1:
                     isolate = size  # find the one event that fails; the rest still commit
