@@ -127,8 +127,8 @@ def build_accord() -> Callable[[Case], Any]:
         a = refunds.evaluate(rec, facts=facts, now=now)
         b = buffer.evaluate({}, facts=buf, now=now)
         return {
-            "refund": ([(o.kind, dict(o.args), o.reason) for o in a.outcomes], a.fields_set),
-            "buffer": ([(o.kind, dict(o.args), o.reason) for o in b.outcomes], b.fields_set),
+            "refund": ([(o.kind, o.args, o.reason) for o in a.outcomes], a.fields_set),
+            "buffer": ([(o.kind, o.args, o.reason) for o in b.outcomes], b.fields_set),
         }
 
     return run

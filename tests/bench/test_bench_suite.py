@@ -180,3 +180,17 @@ def test_first_difference_names_the_path() -> None:
     assert harness.first_difference([1], [1, 2]) == "$: 1 items, want 2"
     assert harness.first_difference({"a": 1}, {}) == "$.a: unexpected 1"
     assert harness.first_difference(Decimal("1.5"), 1.5) == "$: got Decimal('1.5'), want 1.5"
+
+
+def test_without_the_peer_extras_peers_are_not_installed_and_accord_is_still_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("zen", "rule_engine", "json_logic", "orjson", "glom", "jsonata"):
+        monkeypatch.setitem(sys.modules, name, None)  # import now raises ImportError
+    rows = rules.run_section(rounds=1, seconds=0.002)
+    status = {r.tool: r.status for r in rows}
+    assert status["accord (with reasons)"] == "ok"
+    assert status["hand-written Python + Decimal"] == "baseline"
+    assert status["zen-engine (compiled expressions)"] == "not installed: zen"
+    assert status["rule-engine"] == "not installed: rule_engine"
+    assert status["JsonLogic (panzi-json-logic)"] == "not installed: json_logic"
