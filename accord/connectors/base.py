@@ -24,7 +24,7 @@ import abc
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -332,8 +332,13 @@ class Connector(abc.ABC):
         headers: Mapping[str, str] | None = None,
         operation: str | None = None,
         cost: float = 1.0,
+        retry_transient: bool = True,
     ) -> Reply:
         """Send one logical request, retrying as the policy allows; return the parsed reply.
+
+        ``retry_transient=False`` raises a transient failure at once instead of resending: a
+        create that timed out may have landed, so the caller looks it up before trying again
+        (quota and auth refusals are still retried here: those requests never ran).
 
         Raises a :class:`~accord.errors.ConnectorError` subclass; never an httpx2 exception.
         """
@@ -371,7 +376,9 @@ class Connector(abc.ABC):
                 log.info("%s: %s refused credentials; refreshing once", self.channel, operation)
                 self.refresh_credentials()
                 continue
-            if not self.retry.should_retry(error, attempt):
+            if not self.retry.should_retry(error, attempt) or (
+                not retry_transient and error.error_class is ErrorClass.TRANSIENT
+            ):
                 raise error
             delay = self.retry.delay(error, attempt)
             log.info(
@@ -523,6 +530,11 @@ class Connector(abc.ABC):
         """
         raise self.rejected("webhooks are not supported")
 
+    def webhook_ping(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether a delivery is the channel's liveness ping (not an event): ``accord serve``
+        answers it 200 and hands nothing to the engine. Channels send none by default."""
+        return False
+
     def webhook_challenge(self, params: Mapping[str, str]) -> dict[str, Any] | None:
         """The answer to an endpoint-ownership challenge (a ``GET`` with a challenge code,
         as eBay sends), or ``None`` when this channel sends none."""
@@ -534,6 +546,34 @@ class Connector(abc.ABC):
         return None
 
     # -- helpers for subclasses -----------------------------------------------------------
+
+    def create_once(
+        self,
+        lookup: Callable[[], dict[str, Any] | None],
+        send: Callable[[], dict[str, Any]],
+        operation: str,
+    ) -> dict[str, Any]:
+        """Emulate an idempotent create on a channel that offers no idempotency key.
+
+        ``lookup`` finds a record an earlier try already created (by the key stored on it);
+        ``send`` creates one and must call :meth:`call` with ``retry_transient=False``. A
+        transient failure of ``send`` (a timeout: the create may have landed) leads back to
+        ``lookup`` before any resend, so a retried create never makes a second record.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            found = lookup()
+            if found is not None:
+                log.info("%s: %s already done by an earlier try; not resent", self.channel,
+                         operation)  # fmt: skip
+                return found
+            try:
+                return send()
+            except TransientError as exc:
+                if not self.retry.should_retry(exc, attempt):
+                    raise
+                self.sleep(self.retry.delay(exc, attempt))
 
     def bad_signature(self, what: str) -> AuthError:
         """The error for a webhook whose signature does not verify."""

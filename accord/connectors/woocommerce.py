@@ -12,13 +12,22 @@
   webhook's secret (``WOOCOMMERCE_WEBHOOK_SECRET``), compared in constant time. The event id
   is built from the resource id and its ``date_modified_gmt``: WooCommerce gives each delivery
   attempt a new ``X-WC-Webhook-Delivery-ID``, so that header alone would not deduplicate a
-  redelivered change.
+  redelivered change. The "ping" WooCommerce posts when a webhook is created (a form body
+  ``webhook_id=N``, unsigned) is recognised by :meth:`WooCommerceConnector.webhook_ping` and
+  acknowledged without processing: WooCommerce refuses to save a webhook whose ping fails.
+* Creates: WooCommerce takes no idempotency key, so :meth:`WooCommerceConnector.create`
+  stores the key on the record as ``meta_data`` ``accord_idempotency_key`` and, before every
+  try, looks for a record carrying it. The REST API cannot filter on meta data, so the
+  lookup narrows with the filters it has (products by ``sku``, customers by ``email``, orders
+  by ``customer`` or the billing e-mail and ``after`` the lookback window, newest first) and
+  matches the key on the results.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx2
@@ -33,6 +42,10 @@ from .webhooks import hmac_sha256_base64, lower_headers, signature_matches
 __all__ = ["WooCommerceConnector"]
 
 _COLLECTIONS = {"order": "orders", "product": "products", "customer": "customers"}
+#: The meta data key a create stores its idempotency key under.
+IDEMPOTENCY_META = "accord_idempotency_key"
+# WC_Webhook::deliver_ping() posts exactly this body (no signature, no topic headers).
+_PING = re.compile(rb"\s*webhook_id=\d+\s*")
 
 
 class WooCommerceConnector(Connector):
@@ -51,9 +64,15 @@ class WooCommerceConnector(Connector):
         clock: Clock | None = None,
         sleep: Sleep | None = None,
         query_auth: bool = False,
+        create_lookback: timedelta = timedelta(days=7),
+        lookup_pages: int = 3,
     ) -> None:
         super().__init__(client, secrets=secrets, retry=retry, clock=clock, sleep=sleep)
         self.query_auth = query_auth
+        #: How far back (by creation time) a create looks for an order an earlier try made.
+        self.create_lookback = create_lookback
+        #: Pages of 100 a create's lookup reads at most before concluding nothing was made.
+        self.lookup_pages = lookup_pages
 
     @property
     def base_url(self) -> str:
@@ -141,6 +160,86 @@ class WooCommerceConnector(Connector):
             raise self.malformed_reply(reply, f"update {entity}", "not a JSON object")
         return reply.data
 
+    def create(
+        self, entity: str, record: Mapping[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """``POST`` a new record, at most once per ``idempotency_key``.
+
+        The key is stored in the record's ``meta_data`` (``accord_idempotency_key``); before
+        each try a lookup returns a record that already carries it, so a create retried after
+        a timeout, or replayed from the dead-letter store, returns the first record instead of
+        making a second one.
+        """
+        collection = self._collection(entity)
+        if not idempotency_key.strip():
+            raise self.rejected("an idempotency key must not be blank")
+        meta = record.get("meta_data", [])
+        if not isinstance(meta, list):
+            raise self.rejected(f"create {entity}: 'meta_data' must be a list")
+        body = dict(record)
+        body["meta_data"] = [
+            m for m in meta if not (isinstance(m, Mapping) and m.get("key") == IDEMPOTENCY_META)
+        ] + [{"key": IDEMPOTENCY_META, "value": idempotency_key}]
+        operation = f"create {entity}"
+
+        def send() -> dict[str, Any]:
+            reply = self.call(
+                "POST",
+                f"{self.base_url}/{collection}",
+                json_body=body,
+                headers={"Idempotency-Key": idempotency_key},
+                operation=operation,
+                retry_transient=False,
+            )
+            if not isinstance(reply.data, dict):
+                raise self.malformed_reply(reply, operation, "not a JSON object")
+            return reply.data
+
+        return self.create_once(
+            lambda: self.find_created(entity, record, idempotency_key), send, operation
+        )
+
+    def find_created(
+        self, entity: str, record: Mapping[str, Any], idempotency_key: str
+    ) -> dict[str, Any] | None:
+        """The record an earlier create with ``idempotency_key`` made, or ``None``."""
+        collection = self._collection(entity)
+        params: dict[str, str | int] = {"per_page": 100, "orderby": "id", "order": "desc"}
+        if entity == "product" and isinstance(record.get("sku"), str) and record["sku"]:
+            params["sku"] = record["sku"]
+        elif entity == "customer" and isinstance(record.get("email"), str) and record["email"]:
+            params["email"] = record["email"]
+        elif entity in ("order", "product"):
+            after = self.clock.now() - self.create_lookback
+            params["after"] = after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            params["dates_are_gmt"] = "true"
+            billing = record.get("billing")
+            email = billing.get("email") if isinstance(billing, Mapping) else None
+            if entity == "order" and record.get("customer_id"):
+                params["customer"] = str(record["customer_id"])
+            elif entity == "order" and isinstance(email, str) and email:
+                params["search"] = email
+        operation = f"find {entity} by idempotency key"
+        for page in range(1, self.lookup_pages + 1):
+            params["page"] = page
+            reply = self.call(
+                "GET", f"{self.base_url}/{collection}", params=params, operation=operation
+            )
+            if not isinstance(reply.data, list):
+                raise self.malformed_reply(reply, operation, "not a JSON list")
+            for item in reply.data:
+                if isinstance(item, dict) and _carries_key(item, idempotency_key):
+                    return item
+            if len(reply.data) < 100:
+                return None
+        return None
+
+    def webhook_ping(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """WooCommerce's ping on webhook creation: a form body ``webhook_id=N`` and no topic.
+        It carries no signature and no event; answering 200 lets the webhook be saved."""
+        h = lower_headers(headers)
+        return "x-wc-webhook-topic" not in h and _PING.fullmatch(body) is not None
+
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         h = lower_headers(headers)
         secret = self.secret("WOOCOMMERCE_WEBHOOK_SECRET")
@@ -174,3 +273,13 @@ class WooCommerceConnector(Connector):
             return None
         modified = record.get("date_modified_gmt") or record.get("date_modified") or ""
         return f"woocommerce:{entity}:{record['id']}:{modified}"
+
+
+def _carries_key(item: Mapping[str, Any], key: str) -> bool:
+    meta = item.get("meta_data")
+    if not isinstance(meta, list):
+        return False
+    return any(
+        isinstance(m, Mapping) and m.get("key") == IDEMPOTENCY_META and m.get("value") == key
+        for m in meta
+    )
