@@ -346,3 +346,23 @@ def test_drift_counts_fields_of_each_over_either_list_name_as_consumed() -> None
     drift = DriftRecorder(mapping)
     drift.observe({"legacy_items": [{"sku": "A", "n": {"value": 1}, "grams": 5}]})
     assert [u.path for u in drift.report().unmapped] == ["legacy_items[].grams"]
+
+
+def test_drift_counts_root_and_parent_paths_read_inside_an_expression_as_consumed() -> None:
+    spec = MappingSpec.from_dict(
+        {
+            **HEADER,
+            "fields": {
+                "lines": {
+                    "each": "line_items",
+                    "fields": {
+                        "sku": {"from": "sku"},
+                        "code": {"from": "$root.warehouses[?region == $parent.region].code"},
+                    },
+                }
+            },
+        }
+    )
+    mapping = compile_mapping(spec)
+    assert {"warehouses", "region", "line_items[].sku"} <= mapping.consumed_paths
+    assert not any("_rt" in p or "_prnt" in p for p in mapping.consumed_paths)

@@ -83,6 +83,7 @@ def _steps_text(steps: Sequence[str | int]) -> str:
 
 
 _LEADING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_SCOPED_READ = re.compile(r"\b(_rt|_prnt)\(\)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -132,8 +133,13 @@ class _Gen:
                 self.consumed.add(_norm(base, _steps_text(sp.steps)))
             return
         lead = _LEADING.match(sp.expression)
-        if lead:
+        if lead and not sp.expression.startswith("(", lead.end()):
             self.consumed.add(_norm(base, lead.group()))
+        if sp.scoped:  # what `$root.a.b` / `$parent.a.b` inside the expression read
+            for call, rel in _SCOPED_READ.findall(sp.expression):
+                if rel:
+                    origin = "" if call == "_rt" else scope.parent_consumed
+                    self.consumed.add(_norm(origin, rel[1:]))
 
     def path_text(self, scope: _Scope, sp: SourcePath) -> str:
         """A source path as a data path: relative to the scope, or absolute for $root."""
@@ -156,7 +162,10 @@ class _Gen:
                     hoisted = self.hoisted[key] = f"H{len(self.hoisted)}"
                 self.emit(ind, f"{var} = {hoisted}")
                 return
-        if steps is None:
+        if steps is None and sp.scoped:
+            compiled = self.const("J", jmespath.compile(sp.expression))
+            self.emit(ind, f"{var} = _search_scoped({compiled}, {base}, R, {scope.parent})")
+        elif steps is None:
             compiled = self.const("J", jmespath.compile(sp.expression))
             self.emit(ind, f"{var} = _search({compiled}, {base})")
         elif not steps:

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
 import jmespath
+import jmespath.functions
 from jmespath.exceptions import JMESPathError
 
 from accord.diagnostics import Diagnostic, Severity
@@ -156,10 +157,37 @@ def _join_steps(steps: Sequence[str | int]) -> str:
     return out
 
 
-def search(expression: Any, ctx: Any) -> Any:
+class _ScopeFunctions(jmespath.functions.Functions):
+    """``_rt()`` and ``_prnt()``: what ``$root`` and ``$parent`` inside an expression read."""
+
+    def __init__(self, root: Any, parent: Any) -> None:
+        super().__init__()
+        self.root, self.parent = root, parent
+
+    @jmespath.functions.signature()
+    def _func__rt(self) -> Any:
+        return self.root
+
+    @jmespath.functions.signature()
+    def _func__prnt(self) -> Any:
+        return self.parent
+
+
+def scope_options(root: Any, parent: Any) -> jmespath.Options:
+    """JMESPath options under which ``$root``/``$parent`` (rewritten by the spec parser)
+    read ``root`` and ``parent``."""
+    return jmespath.Options(custom_functions=_ScopeFunctions(root, parent))
+
+
+def search_scoped(expression: Any, ctx: Any, root: Any, parent: Any) -> Any:
+    """:func:`search` for an expression that reads ``$root`` or ``$parent`` inside itself."""
+    return search(expression, ctx, scope_options(root, parent))
+
+
+def search(expression: Any, ctx: Any, options: jmespath.Options | None = None) -> Any:
     """Evaluate a compiled JMESPath expression; its errors become ``MAP208``."""
     try:
-        return expression.search(ctx)
+        return expression.search(ctx, options)
     except (JMESPathError, TypeError, ValueError, ArithmeticError) as exc:
         raise FieldFailure(
             "MAP208",
@@ -351,6 +379,9 @@ class _Runtime:
             try:
                 if sp.steps is not None:
                     value = walk(base, sp.steps, sp.text)
+                elif sp.scoped:
+                    options = scope_options(root, parent)
+                    value = jmespath.search(sp.expression, base, options)
                 else:
                     value = jmespath.search(sp.expression, base)
             except Exception:
@@ -575,6 +606,7 @@ class CompiledMapping:
 RUNTIME_NAMES: Final[dict[str, Any]] = {
     "_walk": walk,
     "_search": search,
+    "_search_scoped": search_scoped,
     "_truthy": truthy,
     "_list": expect_list,
     "_obj": expect_object,

@@ -125,6 +125,9 @@ class SourcePath:
     scope: str
     expression: str
     steps: tuple[str | int, ...] | None
+    scoped: bool = field(default=False, repr=False)
+    """The JMESPath expression reads ``$root``/``$parent`` inside itself (rewritten to the
+    calls ``_rt()``/``_prnt()``, of the same length, that the runtime answers)."""
 
     @property
     def is_plain(self) -> bool:
@@ -132,6 +135,9 @@ class SourcePath:
 
     def dotted(self) -> str:
         """The path as written without its scope prefix (``@`` for the element itself)."""
+        if self.scoped:  # as written, not as rewritten for the runtime
+            text = self.text.strip()
+            return (text if self.scope == "here" else text.split(".", 1)[1]) or "@"
         return self.expression or "@"
 
 
@@ -188,12 +194,50 @@ def parse_source_path(text: str) -> SourcePath:
         if expr == prefix or expr.startswith(prefix + "."):
             scope, expr = name, expr[len(prefix) + 1 :]
             break
-    if "$root" in expr or "$parent" in expr:
-        raise ValueError("$root and $parent may only start a path")
-    steps = _plain_steps(expr)
+    scoped = "$root" in expr or "$parent" in expr
+    if scoped:
+        expr = _rewrite_scopes(expr)
+    steps = None if scoped else _plain_steps(expr)
     if steps is None:
         jmespath.compile(expr)  # raises a JMESPathError (a ValueError) on bad syntax
-    return SourcePath(text=text, scope=scope, expression=expr, steps=steps)
+    return SourcePath(text=text, scope=scope, expression=expr, steps=steps, scoped=scoped)
+
+
+_SCOPE_CALLS = {"$root": "_rt()", "$parent": "_prnt()"}  # same lengths: error offsets hold
+_SCOPE_TOKEN = re.compile(r"\$(root|parent)(?![A-Za-z0-9_])")
+
+
+def _rewrite_scopes(expr: str) -> str:
+    """Turn ``$root``/``$parent`` inside a JMESPath expression into the runtime's scope
+    calls, leaving string and JSON literals alone. A scope must start an expression: after a
+    ``.`` it is a ``ValueError``.
+
+    >>> _rewrite_scopes("[$root.options[0].name, option1]")
+    '[_rt().options[0].name, option1]'
+    >>> _rewrite_scopes("tags[?@ == '$root']")
+    "tags[?@ == '$root']"
+    """
+    out: list[str] = []
+    pos = 0
+    while pos < len(expr):
+        ch = expr[pos]
+        if ch in "\"'`":  # a quoted identifier, raw string or JSON literal: copy it whole
+            end = pos + 1
+            while end < len(expr) and expr[end] != ch:
+                end += 2 if expr[end] == "\\" else 1
+            out.append(expr[pos : end + 1])
+            pos = end + 1
+            continue
+        token = _SCOPE_TOKEN.match(expr, pos)
+        if token:
+            if "".join(out).rstrip().endswith("."):
+                raise ValueError("$root and $parent must start a path, not follow a '.'")
+            out.append(_SCOPE_CALLS[token.group()])
+            pos = token.end()
+            continue
+        out.append(ch)
+        pos += 1
+    return "".join(out)
 
 
 # -- the spec model -----------------------------------------------------------------------
