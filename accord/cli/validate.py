@@ -171,11 +171,21 @@ def _checker(kind: str) -> Callable[[Path], list[Diagnostic]]:
     return _check_yaml_only
 
 
+def _prepare(kinds: set[str]) -> None:
+    """Import the checkers for ``kinds`` and build what they build on first use."""
+    for kind in sorted(kinds):
+        _checker(kind)
+    if "cases" in kinds:
+        from accord.testing.cases import warm_up
+
+        warm_up()
+
+
 def _check_yaml_only(path: Path) -> list[Diagnostic]:
-    from accord.engine.yamlsource import load_yaml
+    from accord.engine.mapping.spec import load_yaml_cached
 
     try:
-        return list(load_yaml(path).diagnostics)
+        return list(load_yaml_cached(path, os.fspath(path)).diagnostics)
     except AccordError as exc:
         return list(exc.diagnostics)
 
@@ -193,15 +203,16 @@ class Checked:
 
 def check_file(path: Path, explicit: bool = True) -> Checked:
     """Check one file with the checker its name or content calls for."""
-    from accord.engine.yamlsource import load_yaml
-
     if not path.exists():
         diag = Diagnostic(code="CLI001", message="no such file or folder", file=str(path))
         return Checked(path, False, (diag,), unreadable=True)
     kind = detect_kind(path)
     if kind is None:
+        from accord.engine.mapping.spec import load_yaml_cached
+
         try:
-            loaded = load_yaml(path)
+            # cached: the checker the content calls for reads the same parse
+            loaded = load_yaml_cached(path, os.fspath(path))
         except AccordError as exc:
             return Checked(path, True, tuple(exc.diagnostics))
         kind = detect_kind(path, loaded.data)
@@ -271,6 +282,9 @@ def validate_paths(
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
+            # Import the checkers (and build their schema validators and parser tables) once
+            # here: forked workers inherit them instead of each paying for them again.
+            _prepare({detect_kind(path) or "mapping" for path, _ in todo})
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
                 for checked in pool.map(_check_pair, todo, chunksize=4):

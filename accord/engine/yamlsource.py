@@ -302,7 +302,7 @@ def load_yaml(path_or_text: str | os.PathLike[str], *, filename: str | None = No
         text = text[1:]
     root = _compose(text, name)
     builder = _Builder(text, name)
-    data = builder.build(root, []) if root is not None else None
+    data = builder.build(root, 0, "") if root is not None else None
     return LoadedYaml(
         data=data,
         source=text,
@@ -492,10 +492,11 @@ class _Builder:
 
     # -- building -------------------------------------------------------------------------
 
-    def build(self, node: Node, path: list[str | int]) -> Any:
-        pointer = join_pointer(path)
+    def build(self, node: Node, depth: int, pointer: str) -> Any:
+        # The pointer grows one segment per level (rebuilding it from the whole path at every
+        # node made loading quadratic in the nesting depth).
         self.positions[pointer] = self.span(node)
-        if len(path) > MAX_DEPTH:
+        if depth > MAX_DEPTH:
             self.report("YAML008", f"nesting deeper than {MAX_DEPTH} levels", node)
             return None
         if id(node) in self._active:
@@ -507,7 +508,10 @@ class _Builder:
         try:
             if isinstance(node, SequenceNode):
                 self.check_tag(node, "seq")
-                return [self.build(item, [*path, i]) for i, item in enumerate(node.value)]
+                return [
+                    self.build(item, depth + 1, f"{pointer}/{i}")
+                    for i, item in enumerate(node.value)
+                ]
             if isinstance(node, MappingNode):
                 self.check_tag(node, "map")
                 out: dict[Any, Any] = {}
@@ -515,8 +519,10 @@ class _Builder:
                     key = self.key(key_node)
                     if key is _BAD_KEY:
                         continue
-                    child = [*path, key if isinstance(key, str) else str(key)]
-                    child_pointer = join_pointer(child)
+                    segment = key if isinstance(key, str) else str(key)
+                    if "~" in segment or "/" in segment:
+                        segment = escape_token(segment)
+                    child_pointer = f"{pointer}/{segment}"
                     if key in out:
                         first = self.key_positions.get(child_pointer)
                         where = f" (first at line {first.line})" if first else ""
@@ -528,7 +534,7 @@ class _Builder:
                         del out[key]  # later wins, and moves to the later position
                         self.forget(child_pointer)
                     self.key_positions[child_pointer] = self.span(key_node)
-                    out[key] = self.build(value_node, child)
+                    out[key] = self.build(value_node, depth + 1, child_pointer)
                 return out
         finally:
             self._active.discard(id(node))

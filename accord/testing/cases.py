@@ -241,6 +241,11 @@ def _validator() -> Any:
     return jsonschema.Draft7Validator(case_file_schema())
 
 
+def warm_up() -> None:
+    """Build the case-file schema validator now (before worker processes fork)."""
+    _validator()
+
+
 def _check_schema(src: LoadedYaml, diag: Callable[..., None]) -> None:
     validator = _validator()
     data = _jsonable(src.data)

@@ -146,7 +146,8 @@ def check_spec_text(
 def check_lookup_file(path: str | os.PathLike[str]) -> list[Diagnostic]:
     """Every problem in a lookup table file, sorted."""
     try:
-        doc = load_yaml(Path(path), filename=os.fspath(path))
+        # shared with the specs that read this table (they name it the same way): one parse
+        doc = load_yaml_cached(Path(path), os.fspath(path))
     except SpecError as exc:
         return sort_diagnostics(exc.diagnostics)
     return sort_diagnostics([*doc.diagnostics, *validate_lookup(doc)])
