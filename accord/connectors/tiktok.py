@@ -13,12 +13,18 @@
 * Errors arrive with HTTP 200 and a non-zero ``code`` in the body; they are classified from
   that code (token codes -> auth, rate-limit codes -> quota, the rest -> validation).
 * Pagination: ``page_token`` / ``next_page_token``.
+* Push: ``update("inventory_level", product_id, body)`` sends the body
+  ``mappings/tiktok/inventory_level.outbound.yaml`` produces to "Update Inventory"
+  (``POST /product/202309/products/{product_id}/inventory/update``). It sets absolute
+  quantities, so a retry leaves the same state; TikTok Shop takes no idempotency key.
+  TikTok offers no create worth idempotent emulation here (orders are created by buyers).
 * Webhooks: the ``Authorization`` header is the hex HMAC-SHA256, keyed with the app secret,
   of the app key followed by the raw body; ``tts_notification_id`` is the event id.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -35,6 +41,8 @@ from .secrets import SecretsProvider
 from .webhooks import hmac_sha256_hex, lower_headers, signature_matches
 
 __all__ = ["TikTokShopConnector", "tiktok_sign"]
+
+log = logging.getLogger("accord.connectors.tiktok")
 
 API_HOST = "https://open-api.tiktokglobalshop.com"
 REFRESH_URL = "https://auth.tiktok-shops.com/api/v2/token/refresh"
@@ -207,6 +215,51 @@ class TikTokShopConnector(Connector):
             next_cursor=str(token) if token and items else None,
             api_version=self.api_version,
         )
+
+    def update(
+        self, entity: str, id: str, record: Mapping[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """Set SKU quantities per warehouse of product ``id`` (``entity="inventory_level"``;
+        ``record = {"skus": [{"id": ..., "inventory": [{"warehouse_id": ..., "quantity":
+        N}]}]}``). Quantities are absolute, so the same update applied twice leaves the same
+        stock; the key is only logged, to correlate retries."""
+        if entity not in ("inventory_level", "inventory"):
+            raise self.rejected(f"updating {entity!r} is not supported; known: inventory_level")
+        if not id or not id.isdigit():
+            raise self.rejected(f"update inventory: product id {id!r} is not a TikTok id")
+        skus = record.get("skus")
+        if not isinstance(skus, list) or not skus:
+            raise self.rejected("update inventory: 'skus' must be a non-empty list")
+        for sku in skus:
+            inventory = sku.get("inventory") if isinstance(sku, Mapping) else None
+            if not isinstance(sku, Mapping) or not sku.get("id") or not isinstance(inventory, list):
+                raise self.rejected("update inventory: each SKU needs an 'id' and 'inventory'")
+            for level in inventory:
+                quantity = level.get("quantity") if isinstance(level, Mapping) else None
+                if (
+                    not isinstance(level, Mapping)
+                    or not level.get("warehouse_id")
+                    or not isinstance(quantity, int)
+                    or isinstance(quantity, bool)
+                    or quantity < 0
+                ):
+                    raise self.rejected(
+                        "update inventory: each level needs a 'warehouse_id' and a"
+                        " non-negative integer 'quantity'"
+                    )
+        log.info("tiktok: inventory update of product %s (idempotency key %s)", id,
+                 idempotency_key)  # fmt: skip
+        operation = "update inventory"
+        reply = self.call(
+            "POST",
+            f"{self.host}/product/202309/products/{id}/inventory/update",
+            json_body={"skus": skus},
+            operation=operation,
+        )
+        data = reply.data.get("data") if isinstance(reply.data, dict) else None
+        if reply.data is not None and not isinstance(reply.data, dict):
+            raise self.malformed_reply(reply, operation, "not a JSON object")
+        return data if isinstance(data, dict) else {}
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         h = lower_headers(headers)
