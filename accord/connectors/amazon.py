@@ -18,6 +18,9 @@
   burst and updated from ``x-amzn-RateLimit-Limit`` on every reply; a 429 without
   ``Retry-After`` waits one token's worth (``1 / rate``).
   (https://developer-docs.amazon.com/sp-api/docs/usage-plans-and-rate-limits)
+* Push: listings quantity (``update("inventory", sku, ...)``, a ``replace`` patch) and
+  Multi-Channel Fulfillment orders (``create("fulfillment_order", ...)``), looked up by their
+  ``sellerFulfillmentOrderId`` before every try so a timed-out create is not sent twice.
 * Notifications: SP-API delivers ``ORDER_CHANGE`` and friends through SQS or EventBridge,
   not signed webhooks. :func:`parse_notification` unwraps an SQS message, an SNS envelope,
   an EventBridge event or a bare notification. For an EventBridge API destination posting
@@ -38,7 +41,7 @@ import httpx2
 
 from accord.clock import Clock
 from accord.diagnostics import Diagnostic
-from accord.errors import AuthError, ConnectorError, QuotaError
+from accord.errors import AuthError, ConnectorError, QuotaError, RequestRejectedError
 
 from .base import Connector, Page, Reply, WebhookEvent, as_number, loads
 from .oauth import TokenCache
@@ -69,6 +72,8 @@ _DEFAULT_LIMITS: dict[str, tuple[float, float]] = {
     "getOrder2026": (0.5, 30),
     # External Fulfillment returns publish no default; a conservative guess, corrected by the
     # first x-amzn-RateLimit-Limit header.
+    "createFulfillmentOrder": (2.0, 30),
+    "getFulfillmentOrder": (2.0, 30),
     "listReturns": (1.0, 5),
     "getReturn": (1.0, 5),
 }
@@ -392,6 +397,66 @@ class AmazonConnector(Connector):
             operation="patchListingsItem",
         )
         return reply.data if isinstance(reply.data, dict) else {}
+
+    def create(
+        self, entity: str, record: Mapping[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """Create a Multi-Channel Fulfillment order (``entity="fulfillment_order"``) from
+        the body ``mappings/amazon/fulfillment_order.outbound.yaml`` produces.
+
+        Its ``sellerFulfillmentOrderId`` is unique per seller and is the idempotency key
+        Amazon honours: before every try the order is looked up by it
+        (``getFulfillmentOrder``), so a create that timed out is found rather than sent
+        again. Returns the existing fulfillment order, or ``{"sellerFulfillmentOrderId":
+        ...}`` for a new one (Amazon answers a create with an empty payload).
+        """
+        if entity != "fulfillment_order":
+            raise self.rejected(f"creating {entity!r} is not supported; known: fulfillment_order")
+        order_id = record.get("sellerFulfillmentOrderId")
+        if not isinstance(order_id, str) or not order_id.strip() or len(order_id) > 40:
+            raise self.rejected(
+                "create fulfillment_order: 'sellerFulfillmentOrderId' must be 1 to 40 characters"
+            )
+        log.info("amazon: fulfillment order %s (idempotency key %s)", order_id, idempotency_key)
+        path = f"{self.endpoint}/fba/outbound/2020-07-01/fulfillmentOrders"
+
+        def lookup() -> dict[str, Any] | None:
+            return self.find_fulfillment_order(order_id)
+
+        def send() -> dict[str, Any]:
+            self.call(
+                "POST",
+                path,
+                json_body=dict(record),
+                operation="createFulfillmentOrder",
+                retry_transient=False,
+            )
+            return {"sellerFulfillmentOrderId": order_id}
+
+        return self.create_once(lookup, send, "createFulfillmentOrder")
+
+    def find_fulfillment_order(self, seller_fulfillment_order_id: str) -> dict[str, Any] | None:
+        """The fulfillment order with this id, or ``None`` when Amazon has none."""
+        operation = "getFulfillmentOrder"
+        try:
+            reply = self.call(
+                "GET",
+                f"{self.endpoint}/fba/outbound/2020-07-01/fulfillmentOrders/"
+                + quote(seller_fulfillment_order_id, safe=""),
+                operation=operation,
+            )
+        except RequestRejectedError as exc:
+            # 404, or the 400 "not found" some marketplaces answer for an unknown id.
+            if exc.status_code == 404 or (
+                exc.status_code == 400 and "not found" in str(exc).lower()
+            ):
+                return None
+            raise
+        payload = _payload(reply)
+        order = payload.get("fulfillmentOrder") if payload is not None else None
+        if not isinstance(order, dict):
+            raise self.malformed_reply(reply, operation, "no payload.fulfillmentOrder")
+        return order
 
     # -- notifications --------------------------------------------------------------------
 

@@ -195,7 +195,14 @@ class EbayConnector(Connector):
     def update(
         self, entity: str, id: str, record: Mapping[str, Any], *, idempotency_key: str
     ) -> dict[str, Any]:
-        """``createOrReplaceInventoryItem``: a full replace by SKU, so a retry is harmless."""
+        """``inventory_item``: ``createOrReplaceInventoryItem``, a full replace by SKU.
+        ``inventory_level``: ``bulkUpdatePriceQuantity`` with the body
+        ``mappings/ebay/inventory_level.outbound.yaml`` produces (``{"requests": [...]}``;
+        ``id`` is the SKU, for the log). Both set absolute values, so a retry is harmless;
+        eBay takes no idempotency key. A SKU eBay refuses inside a 200/207 answer is a
+        :class:`~accord.errors.RequestRejectedError` naming it."""
+        if entity == "inventory_level":
+            return self._bulk_price_quantity(record)
         if entity != "inventory_item":
             raise self.rejected(f"updating {entity!r} is not supported")
         path, _, _ = self._resource(entity)
@@ -207,6 +214,35 @@ class EbayConnector(Connector):
             operation=f"update {entity}",
         )
         return reply.data if isinstance(reply.data, dict) else {}
+
+    def _bulk_price_quantity(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        operation = "bulkUpdatePriceQuantity"
+        requests = record.get("requests")
+        if not isinstance(requests, list) or not requests or len(requests) > 25:
+            raise self.rejected(f"{operation}: 'requests' must hold 1 to 25 SKUs")
+        for item in requests:
+            sku = item.get("sku") if isinstance(item, Mapping) else None
+            if not isinstance(sku, str) or not sku:
+                raise self.rejected(f"{operation}: every request needs a 'sku'")
+        reply = self.call(
+            "POST",
+            f"{self.host}/sell/inventory/v1/bulk_update_price_quantity",
+            json_body={"requests": requests},
+            operation=operation,
+        )
+        data = reply.data if isinstance(reply.data, dict) else None
+        responses = data.get("responses") if data is not None else None
+        if not isinstance(responses, list):
+            raise self.malformed_reply(reply, operation, "no 'responses' list")
+        refused = [
+            str(r.get("sku") or r.get("offerId") or "?")
+            for r in responses
+            if isinstance(r, Mapping) and r.get("statusCode") not in (200, "200")
+        ]
+        if refused:
+            what = f"{operation}: eBay refused SKU(s) {', '.join(refused)}"
+            raise self.rejected(what, code=RequestRejectedError.default_code)
+        return data if data is not None else {}
 
     # -- notifications --------------------------------------------------------------------
 

@@ -302,8 +302,10 @@ class ShopifyConnector(Connector):
           ``inventory_item_id``, ``available``) or an ``InventorySetQuantitiesInput``;
         * ``refund``: a ``RefundInput``.
 
-        REST creates are not offered: Shopify REST ignores idempotency keys, so a create
-        retried after a timeout could duplicate an order.
+        Other creates are not offered: Shopify REST ignores idempotency keys, GraphQL
+        ``orderCreate``/``productCreate``/``customerCreate`` do not accept ``@idempotent``
+        (2026-01), and a lookup before each try would read a search index updated
+        asynchronously; a create retried after a timeout could duplicate an order.
         """
         if entity not in _MUTATIONS:
             raise self.rejected(
