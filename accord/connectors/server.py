@@ -4,6 +4,8 @@
 the event to the engine through a :class:`~accord.connectors.sink.SinkWorker`:
 
 * a bad or missing signature answers **401** and nothing reaches the engine;
+* a channel's liveness ping (WooCommerce's ``webhook_id=N`` when a webhook is created) answers
+  **200** ``{"status": "ping"}`` and nothing reaches the engine;
 * a body the connector cannot read answers **400**; an unknown channel **404**;
 * otherwise the engine's verdict comes back as **200** ``{"status": "processed" | "duplicate"
   | ...}``. The engine deduplicates on the event id, so a channel's redelivery is answered
@@ -75,6 +77,11 @@ def create_app(
         if len(body) > max_body:
             return JSONResponse({"error": "CONN012", "message": "body too large"}, 413)
         received_at = clock.now()
+        if connector.webhook_ping(request.headers, body):
+            # WooCommerce saves a webhook only if its (unsigned) ping is answered 200; it is
+            # not an event, so nothing reaches the engine.
+            log.info("%s: webhook ping acknowledged", channel)
+            return JSONResponse({"status": "ping"}, 200)
         try:
             # In a thread: a verifier may fetch a public key (eBay) or call a vault.
             event = await run_in_threadpool(connector.verify_webhook, request.headers, body)

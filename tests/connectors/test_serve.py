@@ -319,3 +319,19 @@ def test_a_full_backlog_answers_503_without_blocking(serve):
     while len(engine.processed) < len(accepted) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert sorted(e for _, _, e in engine.processed) == accepted
+
+
+def test_woocommerce_ping_is_acknowledged_and_not_processed(serve):
+    engine = FakeEngine()
+    url = serve(engine)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    with httpx2.Client(base_url=url, timeout=10) as client:
+        ping = client.post("/webhooks/woocommerce", headers=form, content=b"webhook_id=17")
+        # Anything else unsigned is still refused, and a ping on another channel is no ping.
+        other = client.post("/webhooks/woocommerce", headers=form, content=b"webhook_id=17&a=1")
+        shopify = client.post("/webhooks/shopify", headers=form, content=b"webhook_id=17")
+    assert ping.status_code == 200
+    assert ping.json() == {"status": "ping"}
+    assert other.status_code == 401
+    assert shopify.status_code == 401
+    assert engine.processed == []
