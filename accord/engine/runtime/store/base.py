@@ -458,6 +458,21 @@ class Tx:
         as in :meth:`try_reserve`, so it never oversells."""
         if not wanted:
             return set()
+        if not self._pg:
+            # SQLite runs in-process, so one indexed statement per SKU costs no round trip and
+            # is cheaper than the planner's join against a VALUES list.
+            got_one: set[str] = set()
+            execute = self._conn.execute
+            for sku, qty in wanted:
+                cur = execute(
+                    "UPDATE accord_inventory SET reserved = reserved + ? WHERE sku = ?"
+                    " AND location = ? AND on_hand - reserved >= ?",
+                    (qty, sku, location, qty),
+                )
+                if cur.rowcount == 1:
+                    got_one.add(sku)
+                    self._ledger(sku, location, "reserve", qty, ref, event_key, now)
+            return got_one
         values = ", ".join("(?, ?)" for _ in wanted)
         params: list[Any] = [x for pair in wanted for x in pair]
         # VALUES columns are column1, column2 in both SQLite and PostgreSQL.
@@ -553,6 +568,7 @@ class Tx:
     # -- reservations ------------------------------------------------------------------------
 
     def reservations(self, order_id: str, *, lock: bool = False) -> list[Reservation]:
+        self.flush()
         rows = self.execute(
             "SELECT order_id, line, sku, location, outstanding, committed, released, short"
             " FROM accord_reservations WHERE order_id = ? ORDER BY line"
@@ -565,15 +581,17 @@ class Tx:
         self.put_reservations([r])
 
     def put_reservations(self, rows: Iterable[Reservation]) -> None:
-        self.executemany(
+        # Deferred to one executemany per batch; :meth:`reservations` flushes before reading.
+        sql = (
             "INSERT INTO accord_reservations (order_id, line, sku, location, outstanding,"
             " committed, released, short) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (order_id, line) DO UPDATE SET outstanding = excluded.outstanding,"
             " committed = excluded.committed, released = excluded.released,"
-            " short = excluded.short",
-            [(r.order_id, r.line, r.sku, r.location, r.outstanding, r.committed, r.released,
-              r.short) for r in rows],
-        )  # fmt: skip
+            " short = excluded.short"
+        )
+        for r in rows:
+            self.defer(sql, (r.order_id, r.line, r.sku, r.location, r.outstanding, r.committed,
+                             r.released, r.short))  # fmt: skip
 
     # -- refund ledger -----------------------------------------------------------------------
 
