@@ -22,7 +22,7 @@ import httpx2
 
 from accord.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from accord.connectors.backfill import FileCheckpoints, backfill
-from accord.connectors.registry import CONNECTORS, connector_for, env_prefix
+from accord.connectors.registry import CONNECTORS, connector_for, env_prefix, resolve_kind
 from accord.connectors.secrets import EnvSecrets
 from accord.connectors.sink import EventSink
 from accord.connectors.sqs import NotificationQueue
@@ -124,7 +124,8 @@ def _channel_kind(args: argparse.Namespace) -> tuple[str, str | None]:
     if channel is None:
         known = ", ".join(sorted(project.channels)) or "none"
         raise LookupError(f"no channel {args.channel!r} in {args.project} (known: {known})")
-    return channel.kind, channel.api_version
+    # ``amazon_notifications`` / ``amazon_2026`` are channels of kind ``amazon``
+    return resolve_kind(args.channel, channel.kind, channel.api_version), channel.api_version
 
 
 def run(

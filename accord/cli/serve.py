@@ -22,7 +22,7 @@ import httpx2
 
 from accord.cli import EXIT_OK, EXIT_USAGE
 from accord.connectors.base import Connector
-from accord.connectors.registry import CONNECTORS, connector_for, env_prefix
+from accord.connectors.registry import CONNECTORS, connector_for, env_prefix, resolve_kind
 from accord.connectors.secrets import EnvSecrets
 from accord.connectors.sink import EventSink
 
@@ -68,13 +68,16 @@ def build_connectors(
 ) -> dict[str, Connector]:
     """Connectors for ``channels`` (project name -> kind); kinds without one are skipped."""
     out: dict[str, Connector] = {}
-    for name, kind in channels.items():
+    for name, declared in channels.items():
+        version = (api_versions or {}).get(name)
+        # ``amazon_notifications`` / ``amazon_2026`` are channels of kind ``amazon``
+        kind = resolve_kind(name, declared, version)
         if kind not in CONNECTORS:
             continue
         out[name] = connector_for(
             kind,
             client,
-            api_version=(api_versions or {}).get(name),
+            api_version=version,
             secrets=EnvSecrets(prefix=env_prefix(name, kind)),
         )
     return out

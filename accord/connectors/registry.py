@@ -5,6 +5,8 @@
  'tiktok', 'woocommerce']
 >>> env_prefix("shopify", "shopify"), env_prefix("shopify-eu", "shopify")
 ('', 'SHOPIFY_EU_')
+>>> resolve_kind("amazon_notifications", "amazon"), resolve_kind("us", "amazon", "2026-01-01")
+('amazon_notifications', 'amazon_2026')
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .shopify import ShopifyConnector
 from .tiktok import TikTokShopConnector
 from .woocommerce import WooCommerceConnector
 
-__all__ = ["CONNECTORS", "connector_for", "env_prefix"]
+__all__ = ["CONNECTORS", "connector_for", "env_prefix", "resolve_kind"]
 
 CONNECTORS: dict[str, type[Connector]] = {
     cls.channel: cls
@@ -55,6 +57,25 @@ def env_prefix(name: str, kind: str) -> str:
     if name == kind:
         return ""
     return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper() + "_"
+
+
+def resolve_kind(name: str, kind: str, api_version: str | None = None) -> str:
+    """The connector kind of a project channel.
+
+    A project declares the platform (``kind: amazon``, what the project schema knows); the
+    shipped mappings also use two refinements of it as channels: ``amazon_2026`` (Orders
+    API 2026-01-01) and ``amazon_notifications`` (SP-API notifications). A channel named
+    like a refinement of its declared kind uses that refinement, and an ``amazon`` channel
+    pinned to ``api_version: "2026-01-01"`` uses the 2026 connector. Anything else keeps
+    its kind.
+    """
+    declared = CONNECTORS.get(kind)
+    refined = CONNECTORS.get(name)
+    if declared is not None and refined is not None and issubclass(refined, declared):
+        return name
+    if kind == "amazon" and api_version == Amazon2026Connector.api_version:
+        return Amazon2026Connector.channel
+    return kind
 
 
 def connector_for(
