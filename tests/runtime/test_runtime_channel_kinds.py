@@ -1,0 +1,70 @@
+"""Channel kinds with their own shipped mapping folders (the Amazon 2026 Orders API and Amazon
+order notifications) can be named in a project and carry flows end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from accord.engine.runtime import Engine, check_project_file, load_project
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROJECT = """\
+project: amazon
+store: {store}
+mappings: [shipped]
+channels:
+  - {{name: amz, kind: amazon_2026, api_version: "2026-01-01"}}
+  - {{name: amz_events, kind: amazon_notifications, api_version: "1.0"}}
+flows:
+  - name: orders
+    from: {{channel: amz, entity: order}}
+  - name: order_events
+    from: {{channel: amz_events, entity: order}}
+inventory: {{locations: [main]}}
+"""
+
+
+def first_case(kind: str) -> dict[str, Any]:
+    cases = YAML(typ="safe").load(ROOT / "mappings" / kind / "order.inbound.cases.yaml")
+    given: dict[str, Any] = cases["cases"][0]["given"]
+    return given
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    path = tmp_path / "accord.yaml"
+    path.write_text(PROJECT.format(store=json.dumps(f"sqlite:///{tmp_path / 'a.db'}")))
+    return path
+
+
+def test_the_kinds_are_valid_in_a_project(project: Path) -> None:
+    assert check_project_file(project) == []
+    loaded = load_project(project)
+    assert loaded.channels["amz"].kind == "amazon_2026"
+    assert loaded.channels["amz_events"].kind == "amazon_notifications"
+
+
+def test_an_unknown_kind_is_still_refused(tmp_path: Path, project: Path) -> None:
+    project.write_text(project.read_text().replace("amazon_notifications", "amazon_2099"))
+    codes = [d.code for d in check_project_file(project)]
+    assert codes and all(c.startswith("PRJ") for c in codes)
+
+
+@pytest.mark.parametrize(("channel", "kind"), [("amz", "amazon_2026"),
+                                               ("amz_events", "amazon_notifications")])  # fmt: skip
+def test_orders_from_the_kind_are_mapped_and_stored(project: Path, channel: str, kind: str) -> None:
+    payload = first_case(kind)
+    with Engine.from_project(project) as engine:
+        result = engine.ingest(channel, "order", json.dumps(payload), event_id=f"{kind}-1")
+        assert result.status == "processed", result.diagnostics
+        assert result.record is not None
+        assert result.record_id == f"{channel}:{result.record['id']}"
+        with engine.store.transaction() as tx:
+            audit = tx.audit(result.record_id)
+    assert [(e.action, e.mapping_id) for e in audit] == [("created", f"{kind}.order.inbound")]
