@@ -52,7 +52,7 @@ from .recorder import (
     ReplayTransport,
     load_recording,
 )
-from .registry import CONNECTORS, connector_for, env_prefix
+from .registry import CONNECTORS, connector_for, env_prefix, resolve_kind
 from .retry import RetryPolicy, parse_retry_after
 from .secrets import EnvSecrets, Redactor, SecretsProvider, StaticSecrets
 from .shipbob import ShipBobConnector
@@ -105,5 +105,6 @@ __all__ = [
     "oauth1_authorization",
     "parse_notification",
     "parse_retry_after",
+    "resolve_kind",
     "tiktok_sign",
 ]
