@@ -195,6 +195,10 @@ def _decision_dict(decision: Any) -> Any:
 
 def _outcome_kinds(decision: Any) -> set[str]:
     """The action kinds a decision carries (``approve``, ``quarantine``, ``set``...)."""
+    kinds_of = getattr(decision, "kinds", None)
+    if callable(kinds_of) and not hasattr(decision, "quarantined"):
+        # A rules Decision lists its kinds from the raw outcomes, no objects built.
+        return {str(k) for k in kinds_of()}
     kinds: set[str] = set()
     for attr in ("quarantined", "rejected"):
         if getattr(decision, attr, False) is True:
