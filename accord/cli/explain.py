@@ -27,7 +27,7 @@ from accord.cli.payloads import iter_payloads
 from accord.diagnostics import Diagnostic
 from accord.errors import AccordError
 
-__all__ = ["register", "render_decision"]
+__all__ = ["explanation_dict", "json_text", "register", "render_decision", "render_explanation"]
 
 EXAMPLES = """\
 examples:
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             if args.format == "text":
                 print(f"== {item.source}: mapping failed")
                 if partial is not None:
-                    print(partial.render())
+                    print(render_explanation(partial))
             print_diagnostics(error_diagnostics(exc), label=item.source)
             continue
         decisions: dict[str, Any] = {}
@@ -105,13 +105,13 @@ def run(args: argparse.Namespace) -> int:
                 {
                     "source": item.source,
                     "record": record,
-                    "fields": why.to_dict(),
+                    "fields": explanation_dict(why),
                     "decisions": {k: _to_dict(v) for k, v in decisions.items()},
                 }
             )
         else:
             print(f"== {item.source} ({compiled.id} v{compiled.version})")
-            print(why.render())
+            print(render_explanation(why))
             for name, decision in decisions.items():
                 print(f"-- rules {name}")
                 print(render_decision(decision))
@@ -124,6 +124,70 @@ def run(args: argparse.Namespace) -> int:
     if unreadable:
         return EXIT_INTERNAL
     return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def json_text(value: Any, *, sort_keys: bool = False) -> str:
+    """One value in its JSON form on one line: amounts and ids as strings, timestamps
+    ISO-8601 UTC (never ``Decimal(...)`` or ``datetime.datetime(...)`` reprs).
+
+    >>> from datetime import datetime, timedelta, timezone
+    >>> from decimal import Decimal
+    >>> json_text({"amount": Decimal("2.40"), "currency": "USD"})
+    '{"amount": "2.40", "currency": "USD"}'
+    >>> json_text(datetime(2026, 2, 10, 9, tzinfo=timezone(timedelta(hours=-5))))
+    '"2026-02-10T14:00:00Z"'
+    >>> json_text([True, None, "ünï"])
+    '[true, null, "ünï"]'
+    """
+    from accord.testing.match import to_json_form
+
+    return json.dumps(to_json_form(value), ensure_ascii=False, sort_keys=sort_keys)
+
+
+def _traced(value: Any) -> Any:
+    from accord.engine.mapping.explain import MISSING
+
+    return None if value is MISSING else value
+
+
+def render_explanation(why: Any) -> str:
+    """Text for one mapping trace: ``target = value  file:line branch read value; note``
+    per output field, values in their JSON form, then any warnings.
+
+    >>> from accord.engine.mapping import MappingSpec, compile_mapping
+    >>> spec = MappingSpec.from_dict({
+    ...     "mapping": "demo", "channel": "demo", "direction": "inbound",
+    ...     "source": "demo.order", "target": "order", "fields": {
+    ...         "number": {"from": ["name", "order_number"], "as": "string"},
+    ...         "placed_at": {"from": "created", "as": "datetime"},
+    ...         "total": {"from": "total", "as": "money", "currency": "USD"}}})
+    >>> payload = {"order_number": 1001, "created": "2026-02-10T09:00:00-05:00",
+    ...            "total": "2.40"}
+    >>> print(render_explanation(compile_mapping(spec).explain(payload)[1]))
+    number = "1001"  <spec>:? from[1] order_number read 1001
+    placed_at = "2026-02-10T14:00:00Z"  <spec>:? from[0] created read "2026-02-10T09:00:00-05:00"
+    total = {"amount": "2.40", "currency": "USD"}  <spec>:? from[0] total read "2.40"
+    """
+    lines = []
+    for trace in why.fields:
+        shown = json_text(trace.value) if trace.produced else "(absent)"
+        read = _traced(trace.read)
+        said = "" if read is None else f" read {json_text(read)}"
+        note = f"; {trace.note}" if trace.note else ""
+        lines.append(f"{trace.target} = {shown}  {trace.rule} {trace.branch}{said}{note}")
+    lines += [w.render() for w in why.warnings]
+    return "\n".join(lines)
+
+
+def explanation_dict(why: Any) -> dict[str, Any]:
+    """The JSON form of one mapping trace (``--format json``'s ``fields``)."""
+    from accord.testing.match import to_json_form
+
+    doc: dict[str, Any] = why.to_dict()
+    for entry, trace in zip(doc["fields"], why.fields, strict=True):
+        entry["read"] = to_json_form(_traced(trace.read))
+        entry["value"] = to_json_form(trace.value)
+    return doc
 
 
 def _to_dict(decision: Any) -> Any:
@@ -149,7 +213,7 @@ def render_decision(decision: Any) -> str:
     """
     data = _to_dict(decision)
     if not isinstance(data, dict):
-        return json.dumps(data, default=str)
+        return json_text(data)
     outcomes = data.get("outcomes") or []
     lines = [_outcome(o) for o in (outcomes if isinstance(outcomes, list) else [])]
     if not outcomes:
@@ -172,20 +236,16 @@ def render_decision(decision: Any) -> str:
             state = "matched" if entry.get("matched") else "not matched"
             head = f"rule {name}"
         values = entry.get("values") or {}
-        read = ", ".join(
-            f"{k}={json.dumps(v, default=str, sort_keys=True)}" for k, v in values.items()
-        )
+        read = ", ".join(f"{k}={json_text(v, sort_keys=True)}" for k, v in values.items())
         lines.append(f"  {where}{head}: {state}" + (f"; read {read}" if read else ""))
     return "\n".join(lines)
 
 
 def _outcome(outcome: Any) -> str:
     if not isinstance(outcome, dict) or "kind" not in outcome:
-        return f"outcome {json.dumps(outcome, default=str)}"
+        return f"outcome {json_text(outcome)}"
     skip = {"kind", "rule", "row", "reason"}
-    args = ", ".join(
-        f"{k}={json.dumps(v, default=str)}" for k, v in outcome.items() if k not in skip
-    )
+    args = ", ".join(f"{k}={json_text(v)}" for k, v in outcome.items() if k not in skip)
     by = outcome.get("rule") or "?"
     if outcome.get("row"):
         by = f"{by} row {outcome['row']}"

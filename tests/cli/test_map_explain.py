@@ -80,11 +80,18 @@ def test_explain_subprocess_shows_spec_line_source_value_and_rules(project: Path
     assert out.startswith(f"== {ORDERS}/1002.json (demo.order.inbound v1)\n")
     # per field: the value, the spec line, the source path and the value read
     lines = {line.split(" = ")[0]: line for line in out.splitlines() if " = " in line}
-    assert lines["id"].startswith("id = '1002'")
+    # values in their JSON form: ids and amounts as strings, timestamps ISO-8601 UTC
+    assert lines["id"].startswith('id = "1002"')
     assert f"{SPEC}:12" in lines["id"]
     assert "id read 1002" in lines["id"]
     assert f"{SPEC}:14" in lines["number"]
-    assert "name read '#1002'" in lines["number"]  # the first of the fallback chain
+    assert 'name read "#1002"' in lines["number"]  # the first of the fallback chain
+    assert lines["total"].startswith('total = {"amount": "750.00", "currency": "USD"}  ')
+    assert lines["total"].endswith(' from[0] total read "750.00"')
+    assert lines["placed_at"].startswith('placed_at = "2026-03-02T10:00:00Z"  ')
+    assert lines["note"].endswith(" absent")
+    assert "Decimal(" not in out
+    assert "datetime." not in out
     assert "'open' -> 'pending'" in lines["financial_status"]  # the map entry used
     assert "-- rules rules/order_review.rules" in out
     assert 'outcome escalate(queue="finance") by big_order: order total 750.00 USD' in out
@@ -102,7 +109,12 @@ def test_explain_json_facts_and_failures(
     assert doc["record"]["id"] == "1002"
     decision = doc["decisions"]["rules/order_review.rules"]
     assert [o["kind"] for o in decision["outcomes"]] == ["approve"]
-    assert isinstance(doc["fields"], (dict, list))
+    fields = {f["target"]: f for f in doc["fields"]["fields"]}
+    assert fields["total"]["value"] == {"amount": "750.00", "currency": "USD"}
+    assert fields["total"]["read"] == "750.00"
+    assert fields["placed_at"]["value"] == "2026-03-02T10:00:00Z"
+    assert fields["id"]["read"] == 1002  # what the payload holds
+    assert fields["note"]["produced"] is False
 
     assert main(["explain", "--spec", SPEC, f"{ORDERS}/1003-no-id.json"]) == 1
     captured = capsys.readouterr()
