@@ -58,7 +58,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="fail when less than N percent of spec fields / rules / table rows are exercised",
     )
     parser.add_argument(
-        "--coverage", action="store_true", help="list the fields, rules and rows not exercised"
+        "--coverage",
+        action="store_true",
+        help="list the fields, branches, map entries, rules and rows not exercised",
     )
     parser.add_argument(
         "-k", "--match", metavar="TEXT", help="run only the cases whose name contains TEXT"
@@ -131,8 +133,8 @@ def run(args: argparse.Namespace) -> int:
             line += f" ({files_failed} could not run)"
         if total.items:
             line += (
-                f"; coverage {total.percent:.1f}% "
-                f"({len(total.hit & total.items)}/{len(total.items)} fields, rules and rows)"
+                f"; coverage {total.percent:.1f}% ({len(total.hit & total.items)}/"
+                f"{len(total.items)} fields, branches, map entries, rules and rows)"
             )
         print(line, file=out)
         if below:

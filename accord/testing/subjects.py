@@ -11,6 +11,7 @@ the run they are *revived* to the canonical Python form (:func:`revive`): money 
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import re
 from collections.abc import Mapping
@@ -94,18 +95,90 @@ class MappingSubject:
         raw = raw if isinstance(raw, dict) else {}
         self.direction = str(raw.get("direction", "inbound"))
         self._fields = _target_paths(raw.get("fields"), "")
+        self._branches = _branch_items(raw.get("fields"), "")
+        self._last: tuple[Any, Any] | None = None
 
     def run(self, case: Case) -> Any:
         payload = case.payload
         if self.direction == "outbound":
             payload = revive(payload)
-        return self.compiled.apply(payload)
+        record = self.compiled.apply(payload)
+        self._last = (record, payload)  # covered() replays it through the explain build
+        return record
 
     def universe(self) -> set[str]:
-        return {f"field:{p}" for p in self._fields}
+        return {f"field:{p}" for p in self._fields} | self._branches
 
     def covered(self, output: Any) -> set[str]:
-        return {f"field:{p}" for p in self._fields if _present(output, p)}
+        hit = {f"field:{p}" for p in self._fields if _present(output, p)}
+        if self._branches and self._last is not None and self._last[0] is output:
+            # The verdict came from the ordinary build; the explain build of the same spec
+            # says which fallback branch and which map entry produced each field.
+            _, why = self.compiled.explain(self._last[1])
+            hit |= _trace_items(why) & self._branches
+        return hit
+
+
+def _branch_items(fields: Any, prefix: str) -> set[str]:
+    """Coverage items for the choices inside field rules: each branch of a ``from:`` chain
+    with fallbacks (and its ``default``), and each ``map:`` entry.
+
+    >>> sorted(_branch_items({"n": {"from": ["a", "b"], "default": "x"},
+    ...                       "s": {"from": "st", "map": {"P": "paid", "R": "refunded"}},
+    ...                       "lines": {"each": "items", "fields": {"q": {"from": "qty"}}}}, ""))
+    ['branch:n default', 'branch:n from[0]', 'branch:n from[1]', 'map:s P', 'map:s R']
+    """
+    if not isinstance(fields, dict):
+        return set()
+    out: set[str] = set()
+    for target, rule in fields.items():
+        path = f"{prefix}{target}"
+        if not isinstance(rule, dict):
+            continue
+        sources = rule.get("from")
+        if isinstance(sources, list) and len(sources) > 1:
+            out.update(f"branch:{path} from[{i}]" for i in range(len(sources)))
+        if sources is not None and "default" in rule:
+            out.add(f"branch:{path} default")
+        table = rule.get("map")
+        if isinstance(table, dict):
+            out.update(f"map:{path} {key}" for key in table)
+        if "each" in rule:
+            out |= _branch_items(rule.get("fields"), f"{path}[].")
+    return out
+
+
+_INDEX = re.compile(r"\[\d+\]")
+_FROM = re.compile(r"^from\[\d+\]")
+
+
+def _trace_items(why: Any) -> set[str]:
+    """The branch and map items one explain trace shows as taken."""
+    from accord.engine.mapping.spec import map_key
+
+    out: set[str] = set()
+    for trace in why.fields:
+        if not trace.produced:
+            continue
+        path = _INDEX.sub("[]", trace.target)
+        taken = _FROM.match(trace.branch)
+        if taken:
+            out.add(f"branch:{path} {taken.group()}")
+        elif trace.branch == "default":
+            out.add(f"branch:{path} default")
+        note = trace.note or ""
+        if note.startswith("map "):
+            # the explain build writes "map <repr of the key read> -> <repr of the value>"
+            head = note[4:].rsplit(" -> ", 1)[0]
+            if head.endswith(" unknown"):
+                continue
+            try:
+                key = map_key(ast.literal_eval(head))
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+            if key is not None:
+                out.add(f"map:{path} {key}")
+    return out
 
 
 def _target_paths(fields: Any, prefix: str) -> list[str]:

@@ -16,11 +16,13 @@ def test_accord_test_subprocess_runs_mapping_and_rule_cases(project: Path) -> No
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines == [
-        "ok     mappings/demo/order.inbound.cases.yaml  2 passed  coverage 92%",
-        "  not exercised: field:note",
+        "ok     mappings/demo/order.inbound.cases.yaml  2 passed  coverage 74%",
+        "  not exercised: branch:financial_status default, branch:number from[1], field:note, "
+        "map:financial_status open, map:financial_status refunded",
         "ok     mappings/erp/order.outbound.cases.yaml  1 passed  coverage 100%",
         "ok     rules/order_review.cases.yaml  2 passed  coverage 100%",
-        "5 passed in 3 case files; coverage 95.0% (19/20 fields, rules and rows)",
+        "5 passed in 3 case files; coverage 80.8% "
+        "(21/26 fields, branches, map entries, rules and rows)",
     ]
 
 
@@ -59,9 +61,9 @@ def test_failures_update_and_min_coverage(
     assert main(["test", "rules"]) == 0
     capsys.readouterr()
 
-    assert main(["test", "--min-coverage", "96"]) == 1
-    assert "coverage 95.0% is below --min-coverage 96" in capsys.readouterr().out
-    assert main(["test", "--min-coverage", "90"]) == 0
+    assert main(["test", "--min-coverage", "81"]) == 1
+    assert "coverage 80.8% is below --min-coverage 81" in capsys.readouterr().out
+    assert main(["test", "--min-coverage", "80"]) == 0
     capsys.readouterr()
 
 
@@ -79,7 +81,13 @@ def test_broken_case_file_missing_path_and_formats(
     doc = json.loads(capsys.readouterr().out)
     (file,) = doc["files"]
     assert [c["status"] for c in file["cases"]] == ["passed", "passed"]
-    assert file["coverage"]["missed"] == ["field:note"]
+    assert file["coverage"]["missed"] == [
+        "branch:financial_status default",
+        "branch:number from[1]",
+        "field:note",
+        "map:financial_status open",
+        "map:financial_status refunded",
+    ]
     assert doc["summary"] == {"passed": 2, "failed": 0, "error": 0}
 
     assert main(["test", "--format", "junit", "mappings/demo", "broken"]) == 1
