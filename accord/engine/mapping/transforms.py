@@ -672,6 +672,93 @@ _reg(
 )
 
 
+def _to_pairs(v: Any, key: str, value: str) -> Any:
+    # The inverse of to_object, for channels that want name/value pairs where the canonical
+    # model keeps an object (variant options -> eBay aspects, Amazon attributes).
+    if not isinstance(v, dict):
+        raise _fail("to_pairs", v, f"expected an object, got {type_name(v)}")
+    return [{key: name, value: item} for name, item in v.items()]
+
+
+_reg(
+    "to_pairs",
+    "to_pairs(value: object, key: str = 'name', value: str = 'value') -> list[object]",
+    "Turn an object into a list of name/value objects, in the object's order "
+    "(the inverse of `to_object`).",
+    [
+        (
+            {"Color": "Black", "Size": "M"},
+            "to_pairs",
+            [{"name": "Color", "value": "Black"}, {"name": "Size", "value": "M"}],
+        ),
+        (
+            {"Color": "Black"},
+            {"to_pairs": {"key": "attribute", "value": "option"}},
+            [{"attribute": "Color", "option": "Black"}],
+        ),
+    ],
+    _to_pairs,
+    [
+        Param("key", "str", required=False, default="name"),
+        Param("value", "str", required=False, default="value"),
+    ],
+    elementwise=False,
+    prepare=lambda key, value: (key or "name", value or "value"),
+)
+
+
+def _group(v: Any, key: str, value: str) -> Any:
+    # Multi-valued specifics (eBay aspects: {"Color": ["Black", "Grey"]}): every value of a
+    # name is kept, in order, once; list values are spread, nulls and nameless pairs dropped.
+    if v.__class__ is not list:
+        raise _fail("group", v, f"expected a list of objects, got {type_name(v)}")
+    out: dict[str, list[Any]] = {}
+    for item in v:
+        if not isinstance(item, dict):
+            raise _fail("group", item, f"expected an object, got {type_name(item)}")
+        name = item.get(key)
+        if name is None:
+            continue
+        values = out.setdefault(_text("group", name), [])
+        found = item.get(value)
+        for one in found if found.__class__ is list else [found]:
+            if one is not None and one not in values:
+                values.append(one)
+    return out
+
+
+_reg(
+    "group",
+    "group(value: list[object], key: str = 'name', value: str = 'value') -> object",
+    "Turn a list of name/value objects into one object of name -> list of values "
+    "(repeated names collect their values; nulls and pairs without a name are dropped).",
+    [
+        (
+            [
+                {"name": "Color", "value": "Black"},
+                {"name": "Size", "value": "M"},
+                {"name": "Color", "value": "Grey"},
+                {"name": "Fit", "value": None},
+            ],
+            "group",
+            {"Color": ["Black", "Grey"], "Size": ["M"], "Fit": []},
+        ),
+        (
+            [{"k": "Features", "v": ["Waterproof", "GPS"]}],
+            {"group": {"key": "k", "value": "v"}},
+            {"Features": ["Waterproof", "GPS"]},
+        ),
+    ],
+    _group,
+    [
+        Param("key", "str", required=False, default="name"),
+        Param("value", "str", required=False, default="value"),
+    ],
+    elementwise=False,
+    prepare=lambda key, value: (key or "name", value or "value"),
+)
+
+
 def _sum(v: Any) -> Any:
     if v.__class__ is not list:
         return v  # a single amount, or a money object from an earlier fallback
