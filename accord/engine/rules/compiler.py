@@ -108,6 +108,7 @@ class Compiler:
         self._const_ids: dict[tuple[str, str], str] = {}
         self.counter = itertools.count()
         self.units: list[UnitInfo] = []
+        self.unit_name = ""  # the rule or table whose actions are being compiled
         self.reads: list[tuple[str, tuple[str, ...]]] | None = None
         self.let_reads: list[str] | None = None
         self.calendars: dict[str, BusinessCalendar] = {}
@@ -873,7 +874,8 @@ class Compiler:
         if act.kind == "stop":
             return
         body = ", ".join(f"{k!r}: {v}" for k, v in args.items())
-        out.append(f"{indent}o.append(({unit}, {row}, {act.kind!r}, {{{body}}}, r))")
+        name = self.unit_name
+        out.append(f"{indent}o.append(TN(OC, ({act.kind!r}, {{{body}}}, {name!r}, r, {row})))")
 
     def check_set_target(self, field_path: str, value_t: T, pos: A.Pos) -> None:
         """A ``set`` of a field the record has must give it a value of the field's type."""
@@ -895,6 +897,7 @@ class Compiler:
 
     def rule(self, rule: A.Rule, out: list[str]) -> None:
         info = UnitInfo("rule", rule.name, rule.index, rule.pos.line)
+        self.unit_name = rule.name
         self.reads, self.let_reads = info.reads, info.lets
         cond_src, ct = self.expr(rule.when)
         cond = self.cond_src(rule.when, cond_src, ct)
@@ -931,6 +934,7 @@ class Compiler:
         from accord.engine.rules import tables
 
         info = UnitInfo("table", table.name, table.index, table.pos.line, hit=table.hit)
+        self.unit_name = table.name
         info.rows = len(table.rows)
         self.reads, self.let_reads = info.reads, info.lets
         n = len(self.units)
@@ -1012,7 +1016,8 @@ class Compiler:
                 for (o, _), v in zip(table.outputs, row.outputs, strict=True)
             ):
                 # A row without output values still reports that it matched.
-                out.append(f"{indent}o.append(({n}, {row.number}, 'match', {{}}, r))")
+                name = table.name
+                out.append(f"{indent}o.append(TN(OC, ('match', {{}}, {name!r}, r, {row.number})))")
             for (oname, _), value in zip(table.outputs, row.outputs, strict=True):
                 if oname in ("because", "priority") or value is None:
                     continue

@@ -8,8 +8,7 @@ every record); the trace's "values read" are looked up from the same record and 
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from accord.engine.rules.runtime import MISSING, to_json
 
@@ -19,11 +18,17 @@ if TYPE_CHECKING:
 __all__ = ["Decision", "Outcome"]
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """One action returned to the host: ``kind`` (set, approve, reject, quarantine, unroutable,
     escalate, route, tag, alert), its ``args``, the rule or table that produced it (``row``
-    is the table row number, 0 for a rule) and the rendered reason."""
+    is the table row number, 0 for a rule) and the rendered reason.
+
+    An immutable named tuple: the generated rule code builds these directly, so reading a
+    decision's outcomes costs nothing beyond the evaluation itself.
+
+    >>> Outcome("escalate", {"queue": "finance"}, "large_refund", "refund is large").to_dict()
+    {'kind': 'escalate', 'queue': 'finance', 'rule': 'large_refund', 'reason': 'refund is large'}
+    """
 
     kind: str
     args: Mapping[str, Any]
@@ -59,18 +64,17 @@ class Decision:
     ``outcomes`` in evaluation order; ``fields_set`` maps each ``set`` field to its value;
     ``reasons`` lists the rendered reasons of the matched rules and rows; ``trace`` lists each
     rule or table considered, whether (and which rows) matched and the values it read.
-    Outcome objects and the trace are built on first access: the evaluation itself only keeps
-    the raw tuples, so a Decision is cheap enough to keep for every record.
+    The generated code appends the outcomes as it goes and the trace is built on first access,
+    so a Decision is cheap enough to keep for every record.
     """
 
-    # Four slots set per evaluation; the outcome objects and the trace are cached in their
-    # own slots on first access (unset until then).
-    __slots__ = ("_ctx", "_outcomes", "_raw", "_ruleset", "_trace", "fields_set")
+    # Four slots set per evaluation; the trace is cached in its own slot on first access.
+    __slots__ = ("_ctx", "_raw", "_ruleset", "_trace", "fields_set")
 
     def __init__(
         self,
         ruleset: RuleSet,
-        raw: list[tuple[int, int, str, dict[str, Any], str]],
+        raw: list[Outcome],
         fields_set: dict[str, Any],
         effective: bool = True,
         stopped: int = -1,
@@ -101,15 +105,8 @@ class Decision:
 
     @property
     def outcomes(self) -> list[Outcome]:
-        try:
-            return self._outcomes
-        except AttributeError:
-            units = self._ruleset.units
-            self._outcomes: list[Outcome] = [
-                Outcome(kind, args, units[u].name, reason, row)
-                for u, row, kind, args, reason in self._raw
-            ]
-            return self._outcomes
+        """The outcomes in evaluation order (the decision's own list: read, do not modify)."""
+        return self._raw
 
     @property
     def reasons(self) -> list[str]:
@@ -121,7 +118,7 @@ class Decision:
 
     def kinds(self) -> list[str]:
         """The outcome kinds in order, e.g. ``["approve", "set"]``."""
-        return [raw[2] for raw in self._raw]
+        return [o[0] for o in self._raw]
 
     @property
     def trace(self) -> list[dict[str, Any]]:
@@ -135,8 +132,10 @@ class Decision:
         # Every matched rule or row produced at least one outcome, so the raw outcomes say
         # what matched (the hot path keeps no separate list).
         matched: dict[int, list[int]] = {}
-        for unit, row, *_ in self._raw:
-            rows = matched.setdefault(unit, [])
+        index = self._ruleset.unit_index
+        for o in self._raw:
+            row = o[4]
+            rows = matched.setdefault(index[o[2]], [])
             if row not in rows:
                 rows.append(row)
         effective, stopped, record, raw_facts, let_values = self._ctx

@@ -21,7 +21,7 @@ from typing import Any
 from accord.diagnostics import Diagnostic, Severity, sort_diagnostics
 from accord.engine.rules import ast as A
 from accord.engine.rules.compiler import Compiled, compile_rule_file
-from accord.engine.rules.decision import Decision
+from accord.engine.rules.decision import Decision, Outcome
 from accord.engine.rules.parser import parse_text
 from accord.engine.rules.runtime import Conflict, CurrencyMix, Missing, namespace
 from accord.engine.rules.types import T
@@ -245,11 +245,16 @@ class RuleSet:
         }
         self.calendars = dict(compiled.calendars)
         self.units = compiled.units
+        #: Rule and table names (unique in a ruleset) -> their position in ``units``.
+        self.unit_index = {u.name: i for i, u in enumerate(self.units)}
         self.let_names = compiled.let_names
         self.syntax = rf
         self.compiled = compiled
         ns = namespace()
         ns.update(compiled.namespace)
+        # The generated code builds each Outcome as tuple.__new__(Outcome, (...)): a named
+        # tuple without the Python-level __new__ call.
+        ns["OC"], ns["TN"] = Outcome, tuple.__new__
         self._code_name = f"<rules {self.name}>"
         code = compile(compiled.source, self._code_name, "exec")
         exec(code, ns)
@@ -346,7 +351,7 @@ class RuleSet:
         if self.effective is not None and not self.is_effective(now):
             self.prepare_facts(facts)  # bad facts are still reported
             return Decision(self, [], {}, effective=False, stopped=-2)
-        raw: list[tuple[int, int, str, dict[str, Any], str]] = []
+        raw: list[Outcome] = []
         lets: list[Any] = []
         fields: dict[str, Any] = {}
         try:
