@@ -76,16 +76,14 @@ class Decision:
         ruleset: RuleSet,
         raw: list[Outcome],
         fields_set: dict[str, Any],
-        effective: bool = True,
-        stopped: int = -1,
-        record: Any = None,
-        facts: Any = None,
-        lets: list[Any] | None = None,
+        ctx: tuple[bool, int, Any, Any, list[Any]] = (True, -1, None, None, []),
     ) -> None:
+        # ctx: (effective, index of the unit that stopped or -1, record, facts, let values),
+        # kept as the evaluation passed them so building a Decision is four slot stores.
         self._ruleset = ruleset
         self._raw = raw
         self.fields_set = fields_set
-        self._ctx = (effective, stopped, record, facts, lets or [])
+        self._ctx = ctx
 
     def __repr__(self) -> str:
         return f"Decision({self.ruleset!r}, outcomes={self.kinds()!r}, fields={self.fields_set!r})"

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, DivisionByZero, DivisionUndefined, InvalidOperation, Overflow
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from accord.diagnostics import Diagnostic, Severity, sort_diagnostics
 from accord.engine.rules import ast as A
@@ -323,6 +323,21 @@ class RuleSet:
         Raises :class:`~accord.errors.RuleError` (``RULE2xx``) when the record lacks a value
         the rules need, rather than reading it as false.
         """
+        if (
+            type(record) is dict
+            and type(facts) is dict
+            and type(now) is datetime
+            and now.tzinfo is not None
+            and self.effective is None
+        ):  # the common case, checked in one go
+            raw: list[Outcome] = []
+            lets: list[Any] = []
+            fields: dict[str, Any] = {}
+            try:
+                stopped = self._fn(record, facts, now, fields, raw, lets)
+            except Exception as exc:
+                self._raise(exc, record, facts)
+            return Decision(self, raw, fields, (True, stopped, record, facts, lets))
         rec: Mapping[str, Any] = record if type(record) is dict else self._record_of(record)
         if facts is None:
             facts = _NO_FACTS
@@ -350,21 +365,25 @@ class RuleSet:
             )
         if self.effective is not None and not self.is_effective(now):
             self.prepare_facts(facts)  # bad facts are still reported
-            return Decision(self, [], {}, effective=False, stopped=-2)
-        raw: list[Outcome] = []
-        lets: list[Any] = []
-        fields: dict[str, Any] = {}
+            return Decision(self, [], {}, (False, -2, None, None, []))
+        raw = []
+        lets = []
+        fields = {}
         try:
             stopped = self._fn(rec, facts, now, fields, raw, lets)
-        except RuleError:
-            raise  # a fact was missing or malformed
-        except Conflict as exc:
+        except Exception as exc:
+            self._raise(exc, rec, facts)
+        return Decision(self, raw, fields, (True, stopped, rec, facts, lets))
+
+    def _raise(self, exc: Exception, rec: Mapping[str, Any], facts: Mapping[str, Any]) -> NoReturn:
+        """Classify a failure inside the generated code as a RuleError and raise it."""
+        if isinstance(exc, RuleError):
+            raise exc  # a fact was missing or malformed
+        if isinstance(exc, Conflict):
             raise RuleError(
                 diagnostics=[Diagnostic(code="RULE207", message=str(exc), file=self.filename)]
             ) from None
-        except Exception as exc:  # every failure inside generated code is classified here
-            raise self._fail(exc, rec, self.prepare_facts(facts)) from exc
-        return Decision(self, raw, fields, True, stopped, rec, facts, lets)
+        raise self._fail(exc, rec, self.prepare_facts(facts)) from exc
 
     def _record_of(self, record: Any) -> Mapping[str, Any]:
         """A record as a mapping: pydantic models are dumped; anything else is refused."""
