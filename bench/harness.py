@@ -53,6 +53,9 @@ class Tool:
     build: Callable[[], Callable[[Any], Any]] = field(default=lambda: lambda x: x)
     #: Whether the section's target applies (accord's rows; peers are shown for reference).
     held_to_target: bool = False
+    #: Turns the tool's own result (e.g. accord's Decision objects) into the baseline's shape
+    #: for the correctness check only; the timed loop returns the tool's result as it is.
+    adapt: Callable[[Any], Any] = field(default=lambda out: out)
 
 
 def missing_modules(names: Sequence[str]) -> list[str]:
@@ -207,7 +210,9 @@ def compare_section(
         except Exception as exc:
             rows.append(Row(section, tool.name, status=f"error: {type(exc).__name__}: {exc}"))
             continue
-        status = check(run, baseline, inputs, project)
+        status = check(
+            lambda value, run=run, tool=tool: tool.adapt(run(value)), baseline, inputs, project
+        )
         row = Row(section, tool.name, target=target if tool.held_to_target else None, status=status)
         if status == "ok" and time_it:
             rate, base_rate, ratio = paired(

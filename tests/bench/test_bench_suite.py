@@ -119,7 +119,29 @@ def rule_variants() -> dict[str, Any]:
 def test_accord_rules_match_the_hand_written_packs_with_reasons(
     rule_variants: dict[str, Any],
 ) -> None:
-    assert harness.check(rules.build_accord(), rules.hand, rule_variants) == "ok"
+    run = rules.build_accord()
+    assert harness.check(lambda c: rules.accord_output(run(c)), rules.hand, rule_variants) == "ok"
+
+
+def test_a_tool_is_checked_through_its_adapter_but_timed_without_it() -> None:
+    seen: list[str] = []
+
+    def adapt(out: int) -> int:
+        seen.append("adapt")
+        return out * 2
+
+    tool = harness.Tool("doubled", (), lambda: lambda x: x, held_to_target=True, adapt=adapt)
+    rows = harness.compare_section(
+        "s", "base", lambda x: x * 2, [tool], {"one": 1, "two": 2}, 3,
+        rounds=1, seconds=0.001, target=0.5,
+    )  # fmt: skip
+    assert rows[1].status == "ok"
+    assert seen == ["adapt", "adapt"]  # once per checked variant, never in the timed loop
+    wrong = harness.Tool("raw", (), lambda: lambda x: x)
+    rows = harness.compare_section(
+        "s", "base", lambda x: x * 2, [wrong], {"two": 2}, 3, rounds=1, seconds=0.001, target=None
+    )
+    assert rows[1].status.startswith("WRONG: two")
 
 
 def test_rules_boundary_variant_is_decided_exactly(rule_variants: dict[str, Any]) -> None:
