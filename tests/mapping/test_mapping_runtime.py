@@ -282,3 +282,36 @@ def test_realistic_nesting_compiles() -> None:
     for _ in range(4):
         record = record["l"][0]["o"]
     assert record == {"x": 1}
+
+
+@pytest.mark.parametrize(
+    ("payload", "target", "data_path"),
+    [
+        ({"a": "1", "ship": {"zip": "x"}, "lines": [{"q": "2"}], "z": "x"}, "ship.zip", "ship.zip"),
+        ({"a": "x", "ship": {"zip": "1"}, "lines": [{"q": "2"}], "z": "1"}, "a", "a"),
+        ({"a": "1", "ship": {"zip": "1"}, "lines": [{"q": "2"}, {"q": "?"}], "z": "1"},
+         "lines[].quantity", "lines[1].q"),
+        ({"a": "1", "ship": {"zip": "1"}, "lines": [], "z": "no"}, "last", "z"),
+        ({"a": "1", "ship": "flat", "lines": [], "z": "1"}, "ship", "ship"),
+    ],
+)  # fmt: skip
+def test_a_failure_names_the_field_whose_code_raised(
+    payload: dict[str, Any], target: str, data_path: str
+) -> None:
+    """Failures are located from the generated line that raised, at every nesting level."""
+    mapping = compiled(
+        {
+            "first": {"from": "a", "as": "int"},
+            "ship": {"from": "ship", "fields": {"zip": {"from": "zip", "as": "int"}}},
+            "lines": {"each": "lines", "fields": {"quantity": {"from": "q", "as": "int"}}},
+            "last": {"from": "z", "as": "int"},
+        }
+    )
+    with pytest.raises(MappingError) as caught:
+        mapping.apply(payload, record_id="r9")
+    (diag,) = caught.value.diagnostics
+    assert diag.code != "MAP209"
+    want = "first" if target == "a" else target
+    assert dict(diag.details)["target"] == want
+    assert diag.data_path == data_path
+    assert diag.record_id == "r9"

@@ -106,6 +106,11 @@ class _Gen:
         self.spec = spec
         self.explain = explain
         self.lines: list[str] = []
+        #: For each generated line, the field (index into ``metas``) whose code it is, or -1:
+        #: a failure is located from its traceback's line number, so the hot path keeps no
+        #: "current field" variable.
+        self.line_field: list[int] = []
+        self.current = -1
         self.consts: dict[str, Any] = {}
         self.metas: list[FieldMeta] = []
         self.consumed: set[str] = set()
@@ -125,6 +130,7 @@ class _Gen:
 
     def emit(self, ind: int, line: str) -> None:
         self.lines.append("    " * ind + line)
+        self.line_field.append(self.current)
 
     def consume(self, scope: _Scope, sp: SourcePath) -> None:
         base = {"here": scope.consumed, "root": "", "parent": scope.parent_consumed}[sp.scope]
@@ -246,26 +252,26 @@ class _Gen:
         rules: Sequence[FieldRule],
         stored: Sequence[tuple[FieldRule, tuple[tuple[str, ...], str]]] = (),
     ) -> None:
-        """All fields of one scope inside one ``try``: the variable ``k<n>`` names the field
-        being produced, so the handler can locate a failure (try blocks cost nothing until
-        they catch, and one per scope keeps the generated code small and quick to compile)."""
+        """All fields of one scope inside one ``try``: the handler locates a failure by the
+        line it came from (``_LF``: line -> field), so the success path records nothing (try
+        blocks cost nothing until they catch, and one per scope keeps the generated code small
+        and quick to compile)."""
         referenced = {
             r.currency.field for r in rules if r.currency is not None and r.currency.field
         }
         ordered = sorted(rules, key=lambda r: 0 if r.target in referenced else 1)
-        kvar = self.fresh("k")
         self.emit(ind, "try:")
         for rule in ordered:
-            self.field(ind + 1, scope, rule, kvar)
+            self.field(ind + 1, scope, rule)
         for rule, store in stored:
-            self.field(ind + 1, scope, rule, kvar, store)
+            self.field(ind + 1, scope, rule, store)
         self.emit(ind, "except _ME:")
         self.emit(ind + 1, "raise")
         self.emit(ind, "except Exception as e:")
         self.emit(
             ind + 1,
-            f"raise _fail({kvar}, e, RID, {_expr(scope.prefix)}, {scope.ctx}, R, {scope.parent})"
-            " from e",
+            f"raise _fail(_LF[e.__traceback__.tb_lineno], e, RID, {_expr(scope.prefix)}, "
+            f"{scope.ctx}, R, {scope.parent}) from e",
         )
 
     def field(
@@ -273,12 +279,19 @@ class _Gen:
         body: int,
         scope: _Scope,
         rule: FieldRule,
-        kvar: str,
         store: tuple[tuple[str, ...], str] | None = None,
     ) -> None:
         k = self.meta(rule, scope, None if store is None else ".".join((*store[0], store[1])))
         parts = tuple(rule.target.split(".")) if store is None else (*store[0], store[1])
-        self.emit(body, f"{kvar} = {k}")
+        outer, self.current = self.current, k
+        try:
+            self.field_body(body, scope, rule, k, parts)
+        finally:
+            self.current = outer
+
+    def field_body(
+        self, body: int, scope: _Scope, rule: FieldRule, k: int, parts: tuple[str, ...]
+    ) -> None:
         if self.explain:
             self.emit(body, "b = -3; r = _MISSING; nt = None")
         if rule.when is not None:
@@ -659,8 +672,12 @@ class _Gen:
         self.lines[header:header] = [
             f"    {var} = R.get({key!r})" for key, var in self.hoisted.items()
         ]
+        self.line_field[header:header] = [-1] * len(self.hoisted)
         self.emit(1, "return O")
-        return "\n".join(self.lines) + "\n"
+        source = "\n".join(self.lines) + "\n"
+        if source.count("\n") != len(self.line_field):  # a line with a newline inside
+            raise ValueError("generated lines must not contain line breaks")
+        return source
 
 
 def _first_arg(call: TransformCall) -> Any:
@@ -712,6 +729,7 @@ def _generate(
     runtime = _Runtime(spec, gen.metas)
     namespace: dict[str, Any] = dict(RUNTIME_NAMES)
     namespace.update(gen.consts)
+    namespace["_LF"] = (-1, *gen.line_field)  # line number (from 1) -> field index
 
     def obj_at(value: Any, what: str, data_path: str) -> Any:
         try:

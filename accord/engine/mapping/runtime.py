@@ -330,6 +330,18 @@ class _Runtime:
         parent: Any,
     ) -> MappingError:
         """Turn any exception raised inside field ``index`` into a located MappingError."""
+        if not 0 <= index < len(self.metas):  # not inside a field's code (a compiler bug)
+            return MappingError(
+                diagnostics=[
+                    Diagnostic(
+                        code="MAP209",
+                        message=f"unexpected {type(exc).__name__}: {exc}",
+                        file=self.spec.file,
+                        record_id=self.record_id(rid, root),
+                        details=(("classification", "internal"),),
+                    )
+                ]
+            )
         meta = self.metas[index]
         rid = self.record_id(rid, root)
         branch = self._branch(meta, ctx, root, parent)
