@@ -54,3 +54,19 @@ def test_markdown_python_blocks_run(path: Path, tmp_path: Path) -> None:
             exec(code, namespace)
     finally:
         os.chdir(cwd)
+
+
+LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("path", DOC_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(path: Path) -> None:
+    """Every relative link in the README and docs/ points at a file that exists."""
+    broken = [
+        target
+        for target in LINK.findall(path.read_text())
+        if "://" not in target
+        and not target.startswith("mailto:")
+        and not (path.parent / target).exists()
+    ]
+    assert broken == [], f"{path.relative_to(ROOT)} links to missing files: {broken}"
