@@ -87,7 +87,7 @@ def test_markdown_table() -> None:
         '| order | `*` | storefront | fulfillment_status != "fulfilled" | the storefront owns '
         "an order until it is fulfilled |"
     ) in md
-    assert lines[-1] == "Consumers (own nothing, write nothing owned): amazon, ebay, tiktok_shop."
+    assert lines[-1] == "Consumers (own nothing, write nothing owned): amazon, ebay, tiktok."
 
 
 def test_policy_from_a_ruleset() -> None:

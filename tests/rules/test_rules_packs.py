@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,9 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accord.canonical import Money, Refund
+from accord.engine.mapping import compile_mapping, load_spec
 from accord.engine.rules import RuleSet, check_rules_file, load_ruleset, parse_ruleset
 from accord.errors import RuleError
-from accord.resources import rules_dir
+from accord.resources import mappings_dir, rules_dir
 from accord.testing.runner import run_case_file
 
 PACKS = ("refund_governance", "buffer_stock", "sla_routing", "ownership")
@@ -139,6 +141,40 @@ def test_trace_lists_each_rule_with_values_and_stop() -> None:
     assert trace[1]["matched"] is True
     assert trace[1]["values"]["idempotency_key"] == "k-1"
     assert [entry["considered"] for entry in trace[2:]] == [False] * (len(trace) - 2)
+
+
+def test_a_mapped_tiktok_order_gets_the_business_day_ship_by() -> None:
+    # The record comes from the shipped TikTok spec, so the channel name the rules compare
+    # with is the one real TikTok orders carry.
+    spec = compile_mapping(load_spec(mappings_dir() / "tiktok" / "order.inbound.yaml"))
+    fixture = Path(__file__).parents[1] / "channels/fixtures/tiktok/order"
+    payload = json.loads(
+        (fixture / "order-576486316948490001.json").read_text(encoding="utf-8"),
+        parse_float=Decimal,
+    )
+    order = spec.apply(payload, record_id="576486316948490001")
+    assert order["placed_at"] == datetime(2026, 2, 16, 9, 36, 7, tzinfo=UTC)  # Mon 01:36 in LA
+    facts = {
+        "ship_region": "US-CA",
+        "warehouses": [
+            {
+                "id": "la",
+                "regions": ["US-CA"],
+                "stock": {"TEE-ORG-BLK-M": 5, "MUG-STONE-12": 3},
+                "cost": "5.20 USD",
+                "distance_km": 20,
+                "handling_days": 1,
+            }
+        ],
+    }
+    d = pack("sla_routing").evaluate(order, facts=facts, now=datetime(2026, 2, 16, 10, tzinfo=UTC))
+    assert [(o.kind, o.args["to"]) for o in d.outcomes] == [("route", "la")]
+    # Before the 14:00 cut-off Monday is day 0: the end of Wednesday in Los Angeles, not the
+    # 72 hours after placement (2026-02-19T09:36:07Z) other channels get.
+    assert d.trace[0]["values"]["ship_by"] == "2026-02-19T07:59:59Z"
+    assert d.reasons == [
+        "la stocks every line and ships before 2026-02-19T07:59:59Z; cheapest of 1"
+    ]
 
 
 def test_buffer_stock_pipeline() -> None:
