@@ -190,22 +190,27 @@ def ingest_rows(orders: int, postgres: str | None) -> list[Row]:
         if postgres:
             import psycopg
 
-            for workers in (1, 2):
-                schema = f"accord_bench_{uuid.uuid4().hex[:8]}"
-                sep = "&" if "?" in postgres else "?"
-                project = rq.make_project(
-                    Path(tmp) / f"pg{workers}", f"{postgres}{sep}schema={schema}"
-                )
-                try:
-                    rate = rq.bench_workers(project, bodies[:-1], workers, 500)
-                    label = f"PostgreSQL, {workers} worker(s)"
-                    rows.append(Row("end-to-end ingest", label, rate=rate, note="queue drained"))
-                except Exception as exc:
-                    rows.append(Row("end-to-end ingest", f"PostgreSQL, {workers} worker(s)",
-                                    status=f"error: {type(exc).__name__}: {exc}"))  # fmt: skip
-                finally:
-                    with psycopg.connect(postgres, autocommit=True) as conn:
-                        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            # A batch commits once, holding the ledger rows of every SKU it touched until then:
+            # big batches make workers queue behind each other, small ones let them interleave.
+            for batch in (500, 50):
+                for workers in (1, 2):
+                    schema = f"accord_bench_{uuid.uuid4().hex[:8]}"
+                    sep = "&" if "?" in postgres else "?"
+                    project = rq.make_project(
+                        Path(tmp) / f"pg{workers}-{batch}", f"{postgres}{sep}schema={schema}"
+                    )
+                    label = f"PostgreSQL, {workers} worker(s), batch {batch}"
+                    try:
+                        rate = rq.bench_workers(project, bodies[:-1], workers, batch)
+                        rows.append(
+                            Row("end-to-end ingest", label, rate=rate, note="queue drained")
+                        )
+                    except Exception as exc:
+                        rows.append(Row("end-to-end ingest", label,
+                                        status=f"error: {type(exc).__name__}: {exc}"))  # fmt: skip
+                    finally:
+                        with psycopg.connect(postgres, autocommit=True) as conn:
+                            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     return rows
 
 
