@@ -118,3 +118,21 @@ def test_update_writing_a_field_another_system_owns_is_quarantined(engine: Engin
     assert rec is not None
     assert rec.version == 1
     assert rec.data["total"]["amount"] == "100.00"
+
+
+def test_audit_entry_keeps_the_rendered_decision_reasons(engine: Engine) -> None:
+    engine.ingest("shopify", "order", order(1), event_id="o1")  # 100.00 captured
+    r = engine.ingest("shopify", "refund", refund(11, "30.00", reason="damaged"))
+    assert r.status == "processed"
+    with engine.store.transaction() as tx:
+        entries = tx.audit("shopify:11")
+    assert [e.action for e in entries] == ["created"]
+    assert entries[0].rule_versions == {"refund_governance": "1"}
+    assert entries[0].reasons == [{
+        "ruleset": "refund_governance",
+        "outcomes": ["approve", "set"],
+        "reasons": [
+            "refund of 30.00 USD for 'damaged' is within the 50 USD auto-approve limit",
+            "damaged or defective goods are written off",
+        ],
+    }]  # fmt: skip
