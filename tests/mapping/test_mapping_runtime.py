@@ -13,7 +13,7 @@ import pytest
 
 from accord.diagnostics import Diagnostic
 from accord.engine.mapping import CompiledMapping, MappingSpec, compile_mapping
-from accord.engine.mapping.runtime import is_pii, redact
+from accord.engine.mapping.runtime import holds_pii, is_pii, redact
 from accord.errors import AccordError, ErrorClass, MappingError
 
 HEADER = {
@@ -71,6 +71,66 @@ def test_mapping_error_is_classified_and_picklable() -> None:
         ),
         ({"buyer": {"from": "BuyerEmail", "map": {"x": "y"}}}, {"BuyerEmail": "a@b.co"}, "a@b"),
         ({"zip": {"from": "zip", "as": "bool"}}, {"zip": "40202"}, "40202"),
+        # a path ending in an index reads an element of a personal list
+        ({"e": {"from": "emails[0]", "as": "int"}}, {"emails": ["secret@x.com"]}, "secret"),
+        (
+            {"a": {"from": "ShippingAddress.AddressLines[0]", "as": "int"}},
+            {"ShippingAddress": {"AddressLines": ["12 Secret Rd"]}},
+            "Secret",
+        ),
+        # a neutral key holding an object with personal fields inside
+        (
+            {"b": {"from": "BuyerInfo", "transform": ["strip"]}},
+            {"BuyerInfo": {"BuyerEmail": "secret@x.com", "BuyerName": "Jane Secret"}},
+            "Secret",
+        ),
+        (
+            {"b": {"from": "customer", "as": "string"}},
+            {"customer": {"email": "secret@x.com", "first_name": "Jane"}},
+            "secret",
+        ),
+        (
+            {"s": {"from": "status", "map": {"paid": "paid"}}},
+            {"status": {"contact": {"phone": "555-625-1199"}}},
+            "555",
+        ),
+        (
+            {"s": {"from": "meta", "as": "int"}},
+            {"meta": [{"k": 1}, {"ship_to": {"name": "Jane Secret"}}]},
+            "Secret",
+        ),
+        # a field read inside a personal object is personal though its own key is neutral
+        (
+            {"ship": {"from": "ShippingAddress", "fields": {"n": {"from": "Name", "as": "int"}}}},
+            {"ShippingAddress": {"Name": "Jane Secret"}},
+            "Secret",
+        ),
+        # `each:` over a personal list, and elements holding personal fields
+        (
+            {"l": {"each": "ShippingAddress.AddressLines", "fields": {"n": {"from": "q"}}}},
+            {"ShippingAddress": {"AddressLines": ["12 Secret Rd"]}},
+            "Secret",
+        ),
+        (
+            {"l": {"each": "emails", "fields": {"n": {"from": "q"}}}},
+            {"emails": "secret@x.com"},
+            "secret",
+        ),
+        (
+            {"l": {"each": "people", "fields": {"n": {"from": "q"}}}},
+            {"people": [[{"email": "secret@x.com"}]]},
+            "secret",
+        ),
+        (
+            {"l": {"each": "people", "fields": {"n": {"from": "q"}}}},
+            {"people": {"email": "secret@x.com"}},
+            "secret",
+        ),
+        (
+            {"l": {"each": "tracking", "transform": ["upper"]}},
+            {"tracking": [{"recipient": {"address1": "12 Secret Rd"}}]},
+            "Secret",
+        ),
     ],
 )
 def test_personal_values_are_redacted(fields: dict[str, Any], payload: Any, secret: str) -> None:
@@ -87,6 +147,24 @@ def test_non_personal_values_are_shown() -> None:
     with pytest.raises(MappingError) as caught:
         mapping.apply({"quantity": "three"})
     assert dict(caught.value.diagnostics[0].details)["value"] == "'three'"
+    # objects and lists without a personal field inside are shown as they are
+    with pytest.raises(MappingError) as caught:
+        mapping.apply({"quantity": {"value": "3", "unit": "each"}})
+    assert dict(caught.value.diagnostics[0].details)["value"] == "{'value': '3', 'unit': 'each'}"
+    tags = compiled({"tag": {"from": "tags[0]", "as": "int"}})
+    with pytest.raises(MappingError) as caught:
+        tags.apply({"tags": ["gift"]})
+    assert dict(caught.value.diagnostics[0].details)["value"] == "'gift'"
+
+
+def test_redacted_values_keep_their_shape() -> None:
+    mapping = compiled({"b": {"from": "BuyerInfo", "as": "string"}})
+    with pytest.raises(MappingError) as caught:
+        mapping.apply({"BuyerInfo": {"BuyerEmail": "a@b.co", "BuyerName": "Jane"}})
+    diag = caught.value.diagnostics[0]
+    assert dict(diag.details)["value"] == "<redacted object, 2 keys>"
+    assert diag.data_path == "BuyerInfo"
+    assert diag.message == "b: cannot read object as string (got <redacted object, 2 keys>)"
 
 
 def test_long_values_are_shortened() -> None:
@@ -104,7 +182,25 @@ def test_pii_detection() -> None:
     assert not is_pii("name")  # Shopify's order name (#1001) is not personal
     assert is_pii("customer.name")
     assert is_pii("ShippingAddress.Name")
-    assert redact(["a"]) == "<redacted list>"
+    assert redact(["a"]) == "<redacted list, 1 item>"
+    assert redact({"a": 1, "b": 2}) == "<redacted object, 2 keys>"
+    assert redact(12) == "<redacted number>"
+    # an index, wildcard or slice at the end names an element of the list before it
+    assert is_pii("emails[0]")
+    assert is_pii("street[0]")
+    assert is_pii("ShippingAddress.AddressLines[-1]")
+    assert is_pii("customer.phones[*]")
+    assert is_pii("addresses[0:2]")
+    assert not is_pii("tags[0]")
+    assert not is_pii("line_items[0].name")
+    assert is_pii("customers[0].name")
+    # containers: personal by any key inside, or by the path they were read at
+    assert holds_pii({"BuyerEmail": "a@b.co"})
+    assert holds_pii([[{"deep": {"phone": "1"}}]])
+    assert holds_pii({"name": "Jane"}, "billing_address")
+    assert not holds_pii({"name": "Hat", "sku": "H-1", "qty": 2})
+    assert not holds_pii(["gift", "sale"], "tags")
+    assert holds_pii({f"k{i}": i for i in range(5000)})  # too large to scan: assume personal
 
 
 def test_a_batch_continues_past_bad_records() -> None:

@@ -230,7 +230,12 @@ class _Gen:
 
     def meta(self, rule: FieldRule, scope: _Scope, target: str | None = None) -> int:
         full = scope.target + (target or rule.target)
-        sources = [sp.dotted() for sp in rule.from_]
+        # a source is personal by its own key or, read inside an element or a sub-object, by
+        # the path it is read under (`ShippingAddress` + `Name`); an `each:` list by its path
+        bases = {"here": scope.consumed, "root": "", "parent": scope.parent_consumed}
+        reads = (*rule.from_, rule.each) if rule.each is not None else rule.from_
+        sources = [sp.dotted() for sp in reads]
+        sources += [_norm(bases[sp.scope], sp.dotted()) for sp in reads]
         pii = is_pii(full) or any(is_pii(s) for s in sources)
         index = len(self.metas)
         self.metas.append(

@@ -35,7 +35,7 @@ from accord.errors import MappingError
 if TYPE_CHECKING:
     from accord.engine.mapping.explain import Explanation
 
-__all__ = ["CompiledMapping", "FieldMeta", "is_pii", "redact"]
+__all__ = ["CompiledMapping", "FieldMeta", "holds_pii", "is_pii", "redact", "render"]
 
 
 # -- PII ----------------------------------------------------------------------------------
@@ -74,6 +74,13 @@ _PERSON_CONTEXT: Final = ("address", "customer", "buyer", "billing", "shipping",
                           "contact", "ship_to", "shipto")  # fmt: skip
 
 
+# A trailing index, wildcard or slice names an element, not a key: `emails[0]` is an email.
+_ELEMENT: Final = re.compile(r"-?\d+|\*|-?\d*:-?\d*(:-?\d*)?")
+_SPLIT: Final = re.compile(r"[.\[\]]")
+#: How many keys :func:`holds_pii` looks at before it assumes the worst.
+_SCAN_BUDGET: Final = 2000
+
+
 def is_pii(path: str) -> bool:
     """Whether the last key of a (source or target) path names personal data.
 
@@ -81,8 +88,12 @@ def is_pii(path: str) -> bool:
     (True, True, False)
     >>> is_pii("name"), is_pii("line_items[].name"), is_pii("billing_address.name")
     (False, False, True)
+    >>> is_pii("emails[0]"), is_pii("ShippingAddress.AddressLines[-1]"), is_pii("tags[0]")
+    (True, True, False)
     """
-    parts = [p for p in re.split(r"[.\[\]]", path) if p] if path else []
+    parts = [p for p in _SPLIT.split(path) if p] if path else []
+    while parts and _ELEMENT.fullmatch(parts[-1]):
+        parts.pop()
     key = parts[-1].replace("_", "").replace("-", "").lower() if parts else ""
     if key in _PII_EXACT or any(part in key for part in _PII_PART):
         return True
@@ -90,15 +101,63 @@ def is_pii(path: str) -> bool:
     return key == "name" and any(word in p.lower() for p in parts[:-1] for word in _PERSON_CONTEXT)
 
 
+def holds_pii(value: Any, path: str = "") -> bool:
+    """Whether an object or list (read at ``path``) has a personal field anywhere inside.
+
+    >>> holds_pii({"BuyerEmail": "a@b.co", "AmazonOrderId": "1"}), holds_pii({"sku": "A"})
+    (True, False)
+    >>> holds_pii([{"qty": 1}, {"ship_to": {"name": "Jane"}}]), holds_pii({"name": "Jane"})
+    (True, False)
+    >>> holds_pii({"name": "Jane"}, "customer")
+    True
+
+    A value too large to scan completely counts as personal.
+    """
+    stack: list[tuple[Any, str]] = [(value, path)]
+    budget = _SCAN_BUDGET
+    while stack:
+        node, at = stack.pop()
+        if isinstance(node, Mapping):
+            for key, child in node.items():
+                budget -= 1
+                if budget < 0:
+                    return True
+                inner = f"{at}.{key}" if at else str(key)
+                if is_pii(inner):
+                    return True
+                if isinstance(child, Mapping | list | tuple):
+                    stack.append((child, inner))
+        elif isinstance(node, list | tuple):
+            budget -= len(node)
+            if budget < 0:
+                return True
+            stack.extend(
+                (child, f"{at}[]") for child in node if isinstance(child, Mapping | list | tuple)
+            )
+    return False
+
+
 def redact(value: Any) -> str:
     """What a diagnostic shows instead of a personal value: its type and size, never content.
 
-    >>> redact("bob@example.com")
-    '<redacted string, 15 chars>'
+    >>> redact("bob@example.com"), redact({"email": "bob@example.com"}), redact(["a", "b"])
+    ('<redacted string, 15 chars>', '<redacted object, 1 key>', '<redacted list, 2 items>')
     """
     if isinstance(value, str):
         return f"<redacted string, {len(value)} chars>"
+    if isinstance(value, Mapping):
+        return f"<redacted object, {len(value)} key{'' if len(value) == 1 else 's'}>"
+    if isinstance(value, list | tuple):
+        return f"<redacted list, {len(value)} item{'' if len(value) == 1 else 's'}>"
     return f"<redacted {type_name(value)}>"
+
+
+def render(value: Any, personal: bool, path: str | None = None) -> tuple[str, bool]:
+    """How a diagnostic shows ``value`` read at ``path``, and whether it was redacted: a value
+    of a personal field, or an object or list with a personal field inside, is redacted."""
+    if personal or (isinstance(value, Mapping | list | tuple) and holds_pii(value, path or "")):
+        return redact(value), True
+    return show_value(value), False
 
 
 def show_value(value: Any, limit: int = 80) -> str:
@@ -306,7 +365,7 @@ class _Runtime:
         rule = meta.rule
         details = [("classification", classification), ("target", meta.target)]
         if has_value:
-            details.append(("value", redact(value) if meta.pii else show_value(value)))
+            details.append(("value", render(value, meta.pii, data_path)[0]))
         return Diagnostic(
             code=code,
             message=f"{meta.target}: {message}",
@@ -366,8 +425,8 @@ class _Runtime:
             has_value = rel is not None
         data_path = _join(prefix, rel)
         if has_value:
-            shown = redact(value) if meta.pii else show_value(value)
-            if meta.pii:  # library messages (JMESPath, a bug) may quote the value itself
+            shown, redacted = render(value, meta.pii, data_path)
+            if redacted:  # library messages (JMESPath, a bug) may quote the value itself
                 for form in {str(value), repr(value)}:
                     if len(form) > 2:
                         message = message.replace(form, shown)
@@ -436,7 +495,8 @@ class _Runtime:
         rule = meta.rule
         if table_default[0]:
             return table_default[1]
-        shown = redact(value) if meta.pii else show_value(value)
+        data_path = _join(prefix, rule.from_[0].dotted() if rule.from_ else None)
+        shown = render(value, meta.pii, data_path)[0]
         if rule.unknown == "warn":
             if warnings is not None:
                 warnings.append(
@@ -445,7 +505,7 @@ class _Runtime:
                         "MAP250",
                         f"{shown} is not in {table_name}; using the default {rule.default!r}",
                         rid=self.record_id(rid, root),
-                        data_path=_join(prefix, rule.from_[0].dotted() if rule.from_ else None),
+                        data_path=data_path,
                         value=value,
                         has_value=True,
                         classification="unknown_value",
