@@ -105,6 +105,15 @@ def variants() -> dict[str, Case]:
         {"available": Decimal(3), "sku_minimum": Decimal(5), "cap": None},
     )
     make(
+        "fixed quantity above a pool below the SKU minimum",
+        facts={"item_condition": "unopened"},
+        buf={"available": Decimal(3), "fixed_quantity": Decimal(10), "sku_minimum": Decimal(5)},
+    )
+    make(
+        "fixed quantity above the pool",
+        buf={"available": Decimal(4), "fixed_quantity": Decimal(10), "cap": None},
+    )
+    make(
         "fixed quantity, no cap, no key",
         {"idempotency_key": None, "reason": "wrong_size"},
         {"item_condition": "opened", "previous_refunds": []},
@@ -257,9 +266,13 @@ def build_zen() -> Callable[[Case], Any]:
         ),
         "restock": _restock_text(lambda v, xs: f"{v} in [{', '.join(repr(x) for x in xs)}]"),
     }
+    usual = (
+        "(fixed != null ? min([number(fixed), number(available)]) : "
+        "floor(number(available) * number(share)))"
+    )
     allotted = (
-        "(fixed != null ? number(fixed) : floor(number(available) * "
-        "(number(available) < number(sku_minimum) ? number(low_share) : number(share))))"
+        "(number(available) < number(sku_minimum) ? "
+        f"min([{usual}, floor(number(available) * number(low_share))]) : {usual})"
     )
     after = f"max([{allotted} - number(buffer), 0])"
     stock = {
@@ -304,9 +317,9 @@ def build_rule_engine() -> Callable[[Case], Any]:
         "support": f"amount <= above and (amount > limit or not reason in {common})",
         "restock": _restock_text(lambda v, xs: f"{v} in [{', '.join(repr(x) for x in xs)}]"),
     }
+    usual = "(fixed != null ? $min([fixed, available]) : (available * share).floor)"
     allotted = (
-        "(fixed != null ? fixed : (available * "
-        "(available < sku_minimum ? low_share : share)).floor)"
+        f"(available < sku_minimum ? $min([{usual}, (available * low_share).floor]) : {usual})"
     )
     after = f"$max([{allotted} - buffer, 0.0])"
     stock = {
@@ -390,12 +403,15 @@ def build_jsonlogic() -> Callable[[Case], Any]:
         },
     }
     low = {"<": [v("available"), v("sku_minimum")]}
-    allotted = {
+    usual = {
         "if": [
             {"!=": [v("fixed"), None]},
-            v("fixed"),
-            floor({"*": [v("available"), {"if": [low, v("low_share"), v("share")]}]}),
+            {"min": [v("fixed"), v("available")]},
+            floor({"*": [v("available"), v("share")]}),
         ]
+    }
+    allotted = {
+        "if": [low, {"min": [usual, floor({"*": [v("available"), v("low_share")]})]}, usual]
     }
     after = {"max": [{"-": [allotted, v("buffer")]}, 0]}
     stock = {

@@ -162,25 +162,36 @@ def hand_buffer_stock(
     low = available < minimum
     fixed = facts.get("fixed_quantity")
     if fixed is not None:
-        allotted = fixed
+        usual = min(fixed, available)
     else:
-        allotted = (available * (low_share if low else share)).quantize(
-            Decimal(1), rounding=ROUND_FLOOR
-        )
+        usual = (available * share).quantize(Decimal(1), rounding=ROUND_FLOOR)
+    limit = (available * low_share).quantize(Decimal(1), rounding=ROUND_FLOOR) if low else None
+    allotted = min(usual, limit) if limit is not None else usual
+    if low and allotted < usual:
+        basis = "the low-stock share"
+    elif fixed is None:
+        basis = "the channel's share"
+    elif fixed > available:
+        basis = "the fixed quantity, limited to the pool"
+    else:
+        basis = "the fixed quantity"
     after = max(allotted - buffer, Decimal(0))
     cap = facts.get("cap")
     publishable = min(after, cap) if cap is not None else after
     if publishable >= hide_below:
         reason = (
             f"{channel} may publish {publishable} of {available} for {sku} "
-            f"(allotted {allotted}, buffer {buffer})"
+            f"(allotted {allotted} by {basis}, buffer {buffer})"
         )
         fields["publish_quantity"] = publishable
         fields["listed"] = True
         out.append(("set", {"field": "publish_quantity", "value": publishable}, reason))
         out.append(("set", {"field": "listed", "value": True}, reason))
     else:
-        reason = f"{sku} is hidden on {channel}: {publishable} is below the threshold {hide_below}"
+        reason = (
+            f"{sku} is hidden on {channel}: {publishable} is below the threshold {hide_below} "
+            f"(allotted {allotted} by {basis}, buffer {buffer})"
+        )
         fields["publish_quantity"] = Decimal(0)
         fields["listed"] = False
         out.append(("set", {"field": "publish_quantity", "value": Decimal(0)}, reason))
@@ -189,7 +200,7 @@ def hand_buffer_stock(
     if low:
         reason = (
             f"{sku} has {available} left, below its minimum of {minimum}; "
-            f"{channel} gets {low_share}"
+            f"{channel} is allotted at most {limit} of it"
         )
         out.append(("alert", {"value": "low_stock"}, reason))
     return out, fields

@@ -186,12 +186,20 @@ def test_buffer_stock_pipeline() -> None:
 @given(
     available=st.integers(0, 500),
     share=st.decimals(min_value=0, max_value=1, places=2),
+    fixed=st.none() | st.integers(0, 600),
     buffer=st.integers(0, 20),
     cap=st.none() | st.integers(0, 100),
     minimum=st.integers(0, 50),
+    low_share=st.decimals(min_value=0, max_value=1, places=2),
 )
 def test_buffer_stock_never_publishes_more_than_allowed(
-    available: int, share: Decimal, buffer: int, cap: int | None, minimum: int
+    available: int,
+    share: Decimal,
+    fixed: int | None,
+    buffer: int,
+    cap: int | None,
+    minimum: int,
+    low_share: Decimal,
 ) -> None:
     facts: dict[str, Any] = {
         "sku": "S",
@@ -200,15 +208,31 @@ def test_buffer_stock_never_publishes_more_than_allowed(
         "share": share,
         "buffer": buffer,
         "sku_minimum": minimum,
+        "low_stock_share": low_share,
     }
     if cap is not None:
         facts["cap"] = cap
+    if fixed is not None:
+        facts["fixed_quantity"] = fixed
     d = pack("buffer_stock").evaluate({}, facts=facts, now=NOW)
     published = d.fields_set["publish_quantity"]
     assert 0 <= published <= available
     if cap is not None:
         assert published <= cap
+    if fixed is not None:
+        assert published <= max(fixed - buffer, 0)
+    else:
+        assert published <= max(int(available * share) - buffer, 0)
+    low = available < minimum
+    if low:
+        assert published <= int(available * low_share)
     assert d.fields_set["listed"] is (published >= 1)
+    assert ("alert" in d.kinds()) is low
+    # what the reasons report is what was applied
+    reason = d.reasons[0]
+    assert f"buffer {buffer})" in reason
+    if fixed is not None and not (low and "low-stock share" in reason):
+        assert ("by the fixed quantity, limited to the pool" in reason) is (fixed > available)
 
 
 _scalar = st.one_of(
