@@ -90,6 +90,11 @@ def wms_order(r: Mapping[str, Any]) -> dict[str, Any]:
     return {"reference_id": r["id"], "items": [li["sku"] for li in r["lines"]]}
 
 
+def shop_level_out(r: Mapping[str, Any]) -> dict[str, Any]:
+    """A stock publication that needs no channel ids (the shipped Shopify spec does)."""
+    return {"sku": r["sku"], "quantity": r["available"]}
+
+
 @dataclass
 class FakeCatalog:
     specs: dict[tuple[str, str, str], FakeMapping] = field(default_factory=dict)
@@ -145,6 +150,8 @@ def make_catalog() -> FakeCatalog:
         ("netsuite", "sales_order", "outbound"): m("netsuite.so.outbound", erp_sales_order,
                                                    "sales_order"),
         ("shipbob", "order", "outbound"): m("shipbob.order.outbound", wms_order, "order"),
+        ("shopify", "inventory_level", "outbound"): m("shopify.inventory_level.outbound",
+                                                      shop_level_out, "shopify.inventory_level"),
     })  # fmt: skip
 
 

@@ -1,5 +1,5 @@
-"""A small real project for end-to-end tests: one project-local Shopify order spec, compiled
-by the real mapping compiler, validated against the real canonical model."""
+"""A small real project for end-to-end tests: project-local Shopify order and stock specs,
+compiled by the real mapping compiler, validated against the real canonical model."""
 
 from __future__ import annotations
 
@@ -28,6 +28,21 @@ fields:
       quantity: {{from: quantity, as: int, required: true}}
 """
 
+# What the project publishes to Shopify after every stock move (the shipped spec needs
+# Shopify's inventory item ids, which these tests never ingest).
+LEVEL_SPEC = """\
+mapping: shopify.inventory_level.outbound
+channel: shopify
+api_version: "2024-04"
+direction: outbound
+source: inventory_level
+target: shopify.inventory_level.set
+version: 1
+fields:
+  sku: {from: sku, required: true}
+  available: {from: available, as: int, required: true}
+"""
+
 PROJECT = """\
 project: test-shop
 store: {store}
@@ -43,10 +58,11 @@ inventory: {{locations: [main]}}
 
 
 def write_project(root: Path, store_url: str, *, id_path: str = "id", version: int = 1) -> Path:
-    """Write ``accord.yaml`` and the order spec under ``root``; returns the project file."""
+    """Write ``accord.yaml`` and the two specs under ``root``; returns the project file."""
     spec = root / "mappings" / "shopify" / "order.inbound.yaml"
     spec.parent.mkdir(parents=True, exist_ok=True)
     spec.write_text(ORDER_SPEC.format(id_path=id_path, version=version), encoding="utf-8")
+    spec.with_name("inventory_level.outbound.yaml").write_text(LEVEL_SPEC, encoding="utf-8")
     path = root / "accord.yaml"
     path.write_text(PROJECT.format(store=json.dumps(store_url)), encoding="utf-8")
     return path

@@ -14,9 +14,13 @@ import pytest
 
 from accord.clock import FrozenClock
 from accord.diagnostics import Diagnostic
+from accord.engine.mapping import compile_mapping, load_spec
+from accord.engine.runtime.config import Endpoint, FlowConfig
 from accord.engine.runtime.engine import Engine, Event
 from accord.engine.runtime.store import open_store
+from accord.engine.yamlsource import load_yaml
 from accord.errors import ErrorClass, StoreError
+from accord.resources import mappings_dir
 
 from .fakes import FakeMapping, FakeRuleSet, make_catalog, make_project, shop_order
 
@@ -66,7 +70,7 @@ def test_order_is_mapped_decided_reserved_routed_and_audited(engine: Engine) -> 
     assert r.outbound["shipbob.order"] == {"reference_id": "1001", "items": ["SKU-1"]}
     # 5 on hand - 2 reserved - 1 buffer for shopify
     assert r.outbound["shopify.inventory_level"] == [
-        {"sku": "SKU-1", "available": 2, "channel": "shopify"}
+        {"sku": "SKU-1", "available": 2, "payload": {"sku": "SKU-1", "quantity": 2}}
     ]
     assert [(o["op"], o["qty"], o["location"]) for o in r.ledger] == [("reserve", 2, "main")]
     assert level(engine, "SKU-1") == (5, 2)
@@ -438,3 +442,76 @@ def test_threads_delivering_one_new_order_under_different_ids_create_it_once(
     assert level(engine, "SKU-1") == (10, 1)
     with engine.store.transaction() as tx:
         assert [a.action for a in tx.audit("shopify:88")] == ["created"]
+
+
+def shopify_level_engine(store_url: str, tmp_path: Path, rules: dict[str, FakeRuleSet],
+                         source: str = "shipbob") -> Engine:  # fmt: skip
+    """The fake project plus the shipped Shopify inventory level specs: Shopify levels are
+    stored (they count stock when ``source`` is shopify) and its location 655441491 is the
+    main one."""
+    project = make_project(tmp_path, store_url)
+    project = replace(
+        project,
+        flows=(*project.flows, FlowConfig("levels", Endpoint("shopify", "inventory_level"))),
+        inventory=replace(project.inventory, aliases={"655441491": "main"}, source=source),
+    )
+    catalog = make_catalog()
+    for direction in ("inbound", "outbound"):
+        spec = load_spec(mappings_dir() / "shopify" / f"inventory_level.{direction}.yaml")
+        catalog.specs[("shopify", "inventory_level", direction)] = compile_mapping(spec)  # type: ignore[assignment]
+    return Engine(project, open_store(store_url), catalog=catalog, rulesets=rules,
+                  clock=FrozenClock(T0))  # fmt: skip
+
+
+def test_available_to_sell_goes_out_through_the_shopify_set_spec(
+    store_url: str, tmp_path: Path, rules: dict[str, FakeRuleSet]
+) -> None:
+    cases = load_yaml(mappings_dir() / "shopify" / "inventory_level.outbound.cases.yaml").data[
+        "cases"
+    ]
+    known = next(c for c in cases if "expect" in c)
+    given, expected = known["given"], known["expect"]
+    with shopify_level_engine(store_url, tmp_path, rules) as eng:
+        # Shopify reports the level (its inventory item and location ids) of the case's SKU
+        item_id = int(given["external_ids"]["shopify_inventory_item"])
+        level = {"level": {"inventory_item_id": item_id, "location_id": int(given["location"]),
+                           "available": 7, "updated_at": "2026-03-01T09:00:00Z"},
+                 "item": {"id": item_id, "sku": given["sku"]}}  # fmt: skip
+        assert eng.ingest("shopify", "inventory_level", level).status == "processed"
+        # the ledger holds 45: an order of 2 leaves 43, less Shopify's buffer of 1
+        stock(eng, given["sku"], given["available"] + 3)
+        r = eng.ingest("shopify", "order", order(1, sku=given["sku"], qty=2), event_id="o")
+        assert r.status == "processed"
+        assert r.diagnostics == []
+        [update] = r.outbound["shopify.inventory_level"]
+        assert update["payload"] == expected  # the body inventory_levels/set.json takes
+        assert (update["sku"], update["available"], update["location"]) == (
+            given["sku"], given["available"], given["location"])  # fmt: skip
+        # a SKU Shopify never reported has no inventory item id: nothing broken is sent
+        stock(eng, "NEW-SKU", 5)
+        r = eng.ingest("shopify", "order", order(2, sku="NEW-SKU"), event_id="o2")
+    assert r.status == "processed"
+    assert [(o["op"], o["qty"]) for o in r.ledger] == [("reserve", 1)]
+    assert "shopify.inventory_level" not in r.outbound
+    [warning] = r.diagnostics
+    assert (warning.code, warning.severity) == ("RUN012", "warning")
+    assert "NEW-SKU for shopify not published" in warning.message
+    assert "MAP201" in warning.message  # what the case file expects of a level without ids
+
+
+def test_a_count_from_the_channel_publishes_with_the_ids_it_just_reported(
+    store_url: str, tmp_path: Path, rules: dict[str, FakeRuleSet]
+) -> None:
+    level = {"level": {"inventory_item_id": 808950810, "location_id": 655441491, "available": 6,
+                       "updated_at": "2026-03-01T09:00:00Z"},
+             "item": {"id": 808950810, "sku": "IPOD2008PINK"}}  # fmt: skip
+    with shopify_level_engine(store_url, tmp_path, rules, source="shopify") as eng:
+        r = eng.ingest("shopify", "inventory_level", level)
+    assert r.status == "processed"
+    assert [(o["op"], o["qty"], o["location"]) for o in r.ledger] == [("adjust", 6, "main")]
+    # the level is not stored yet when the count is published: its own ids are used
+    assert r.outbound["shopify.inventory_level"] == [{
+        "sku": "IPOD2008PINK", "available": 5, "location": "655441491",
+        "payload": {"location_id": 655441491, "inventory_item_id": 808950810, "available": 5},
+    }]  # fmt: skip
+    assert r.diagnostics == []

@@ -228,6 +228,12 @@ def _decision_reasons(name: str, decision: Any) -> list[Any]:
     return [{"ruleset": name}]
 
 
+def _reasons(error: AccordError) -> str:
+    """An error's diagnostics on one line: ``CODE: message; ...``."""
+    found = [f"{d.code}: {d.message}" for d in error.diagnostics]
+    return "; ".join(found) or f"{error.code}: {error.message}"
+
+
 def _set_default(record: dict[str, Any], path: str, value: Any) -> None:
     """Set ``path`` (dotted) to ``value`` unless the record already has a value there."""
     parts = path.split(".")
@@ -390,6 +396,8 @@ class Engine:
             self._resolve(flow.source.channel, flow.source.entity, "inbound")
             for dest in flow.to:
                 self._resolve(dest.channel, dest.entity, "outbound")
+        for ch in self._synced:
+            self._resolve(ch.name, "inventory_level", "outbound")
 
     # -- construction ----------------------------------------------------------------------
 
@@ -763,7 +771,8 @@ class Engine:
             except AccordError as exc:
                 raise _Failure(exc) from exc
         ops, diags, touched = self._ledger(tx, p, record, stored, order_ref, now)
-        updates, warnings = self._inventory_updates(tx, touched, now_dt)
+        own = record if p.target == "inventory_level" else None
+        updates, warnings = self._inventory_updates(tx, touched, now_dt, p.channel, own)
         outbound.update(updates)
         diags.extend(warnings)
         data = _json.dumps(record)
@@ -1016,11 +1025,21 @@ class Engine:
         return ops, diags, {op["sku"] for op in ops if op["op"] != "short"}
 
     def _inventory_updates(
-        self, tx: Tx, skus: set[str], now: datetime
-    ) -> tuple[dict[str, Any], list[Diagnostic]]:
-        """Available-to-sell per inventory-synced channel for every SKU the event moved, and
-        the warnings of buffer rules that could not decide (their channel's fixed
-        ``buffer_stock`` is used instead)."""
+        self, tx: Tx, skus: set[str], now: datetime, channel: str = "",
+        reported: Mapping[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], list[Diagnostic]]:  # fmt: skip
+        """Available-to-sell per inventory-synced channel for every SKU the event moved, as
+        the channel's outbound ``inventory_level`` payloads, and the warnings of what could
+        not be published.
+
+        The quantity is the pool less the channel's buffer, as the buffer-stock rules decide
+        (or the channel's fixed ``buffer_stock`` when they cannot). The canonical level sent
+        through the channel's spec takes its location and external ids from the level that
+        channel last reported for the SKU (see :meth:`_channel_levels`). A payload the spec
+        cannot build (no inventory item id known yet, no spec) is not sent: the event gets a
+        ``RUN012`` warning instead, and the stock moves stand. ``reported`` is the inventory
+        level ``channel`` reports in this very event (not stored yet).
+        """
         out: dict[str, Any] = {}
         warnings: list[Diagnostic] = []
         if not skus or not self._synced:
@@ -1032,11 +1051,23 @@ class Engine:
             warnings.append(_diag("RUN005", f"rule pack {pack_name!r} is not loaded",
                                   severity=Severity.WARNING))  # fmt: skip
         pool = tx.available(skus)
+        known = self._channel_levels(tx, sorted(pool))
+        if reported is not None and reported.get("sku") in pool:
+            key = (channel, str(reported["sku"]))
+            if key not in known or known[key].get("location") == reported.get("location"):
+                known[key] = dict(reported)
         for ch in self._synced:
+            spec = self._resolve(ch.name, "inventory_level", "outbound")
+            if isinstance(spec, AccordError):
+                warnings.append(_diag(
+                    "RUN012", f"available-to-sell for {ch.name} not published: no outbound"
+                    f" inventory_level spec ({_reasons(spec)})", severity=Severity.WARNING,
+                ))  # fmt: skip
+                continue
             updates = []
             for sku, available in pool.items():
-                fixed = max(available - ch.buffer_stock, 0)
-                update: dict[str, Any] = {"sku": sku, "available": fixed, "channel": ch.name}
+                publish = max(available - ch.buffer_stock, 0)
+                reason = None
                 if ruleset is not None:
                     facts = {**(pack.facts if pack else {}), **ch.facts, "sku": sku,
                              "channel": ch.name, "available": available,
@@ -1051,13 +1082,61 @@ class Engine:
                     else:
                         fields = getattr(decision, "fields_set", None) or {}
                         if "publish_quantity" in fields:
-                            update["available"] = max(int(fields["publish_quantity"]), 0)
+                            publish = max(int(fields["publish_quantity"]), 0)
                         reasons = getattr(decision, "reasons", None)
                         if reasons:
-                            update["reason"] = reasons[0]
+                            reason = reasons[0]
+                level: dict[str, Any] = {"sku": sku, "available": publish}
+                stored = known.get((ch.name, sku))
+                if stored is not None:
+                    if stored.get("location") not in (None, ""):
+                        level["location"] = stored["location"]
+                    if stored.get("external_ids"):
+                        level["external_ids"] = dict(stored["external_ids"])
+                try:
+                    payload = spec.apply(level, record_id=f"{ch.name}:{sku}")
+                except AccordError as exc:
+                    warnings.append(_diag(
+                        "RUN012", f"available-to-sell {publish} of {sku} for {ch.name} not"
+                        f" published: {_reasons(exc)}", severity=Severity.WARNING,
+                    ))  # fmt: skip
+                    continue
+                update: dict[str, Any] = {"sku": sku, "available": publish}
+                if "location" in level:
+                    update["location"] = level["location"]
+                if reason is not None:
+                    update["reason"] = reason
+                update["payload"] = payload
                 updates.append(update)
-            out[f"{ch.name}.inventory_level"] = updates
+            if updates:
+                out[f"{ch.name}.inventory_level"] = updates
         return out, warnings
+
+    def _channel_levels(self, tx: Tx, skus: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+        """The stored level each synced channel reported for each SKU, by (channel, SKU).
+
+        A channel's levels are stored as ``<channel>:<sku>@<its location id>``; the ids tried
+        are the ``inventory.aliases`` of each ledger location, then the location's own name,
+        in allocation order, and the first found wins (so a channel with several locations
+        publishes at the one that stands for the first ledger location).
+        """
+        inv = self.project.inventory
+        order: list[str] = []
+        for loc in inv.locations:
+            order += [alias for alias, target in inv.aliases.items() if target == loc]
+            order.append(loc)
+        order += [alias for alias in inv.aliases if alias not in order]
+        wanted = {
+            f"{ch.name}:{sku}@{loc}": (ch.name, sku, rank)
+            for ch in self._synced for sku in skus for rank, loc in enumerate(order)
+        }  # fmt: skip
+        found: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        for record_id, stored in tx.get_records("inventory_level", wanted).items():
+            channel, sku, rank = wanted[record_id]
+            best = found.get((channel, sku))
+            if best is None or rank < best[0]:
+                found[(channel, sku)] = (rank, stored.data)
+        return {key: data for key, (_, data) in found.items()}
 
 
 def _enqueue_rows(tx: Tx, *, rows: list[tuple[str, str, str, str | None, str, str | None]]) -> int:

@@ -345,6 +345,22 @@ class Tx:
             row[0], row[1], row[2], row[3], row[4], row[5], _json.loads(row[6]), int(row[7])
         )
 
+    def get_records(self, entity: str, record_ids: Iterable[str]) -> dict[str, StoredRecord]:
+        """The stored records among ``record_ids`` (one statement), by record id."""
+        ids = sorted(set(record_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))
+        rows = self.execute(
+            "SELECT entity, record_id, channel, external_id, source_updated_at, content_hash,"
+            f" data, version FROM accord_records WHERE entity = ? AND record_id IN ({marks})",
+            (entity, *ids),
+        ).fetchall()
+        return {
+            r[1]: StoredRecord(r[0], r[1], r[2], r[3], r[4], r[5], _json.loads(r[6]), int(r[7]))
+            for r in rows
+        }
+
     def put_record(
         self,
         *,
