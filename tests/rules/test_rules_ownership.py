@@ -154,3 +154,70 @@ def test_conditional_claim_after_an_unconditional_one_is_two_owners() -> None:
         "end\n"
     )
     assert check_rules_text(text) == []
+
+
+def test_list_indexes_in_a_changed_path_are_ignored() -> None:
+    v = check_write("pim", "product", ["variants[0].price"], {}, policy=POLICY)
+    assert (v.allowed, v.owner, v.refused) == (
+        False,
+        "storefront",
+        {"variants[0].price": "storefront"},
+    )
+    assert v.reason == (
+        "pim may not write product.variants[0].price: owned by storefront; "
+        "prices are set in the storefront"
+    )
+    assert POLICY.owner_of("product", "variants[12].compare_at_price.amount", {}) is not None
+    assert check_write("storefront", "product", ["variants[3].price"], {}, policy=POLICY).allowed
+
+
+def test_writing_a_parent_writes_the_owned_fields_inside_it() -> None:
+    v = check_write("amazon", "product", ["variants"], {}, policy=POLICY)
+    assert (v.allowed, v.owner, v.refused) == (False, "storefront", {"variants": "storefront"})
+    assert v.reason == (
+        "amazon may not write product.variants: it contains product.variants.price, owned by "
+        "storefront; prices are set in the storefront"
+    )
+    v = check_write("pim", "product", ["variants[0]"], {}, policy=POLICY)
+    assert (v.allowed, v.refused) == (False, {"variants[0]": "storefront"})
+    # every owned field inside is the writer's own: allowed
+    assert check_write("storefront", "product", ["variants"], {}, policy=POLICY).allowed
+    assert [(inner, e.system) for inner, e in POLICY.owners_within("product", "variants", {})] == [
+        ("variants.price", "storefront"),
+        ("variants.compare_at_price", "storefront"),
+    ]
+
+
+def test_a_parent_with_nested_owners_of_several_systems() -> None:
+    rs = parse_ruleset(
+        "ownership\n"
+        ' pim owns product.variants.* because "the PIM keeps variants"\n'
+        ' storefront owns product.variants.price because "prices are set in the storefront"\n'
+        "end\n"
+    )
+    policy = OwnershipPolicy(rs)
+    # pim owns variants.* but variants.price inside it belongs to the storefront
+    v = policy.check_write("pim", "product", ["variants"], {})
+    assert (v.allowed, v.owner) == (False, "storefront")
+    assert "it contains product.variants.price, owned by storefront" in (v.reason or "")
+    v = policy.check_write("storefront", "product", ["variants"], {})
+    assert (v.allowed, v.owner) == (False, "pim")
+    assert v.reason == (
+        "storefront may not write product.variants: it contains product.variants.*, owned by "
+        "pim; the PIM keeps variants"
+    )
+    assert policy.check_write("pim", "product", ["variants[0].sku"], {}).allowed
+    assert not policy.check_write("pim", "product", ["variants[0].price"], {}).allowed
+
+
+def test_a_nested_owner_under_a_condition_follows_the_record() -> None:
+    rs = parse_ruleset(
+        'ownership\n erp owns order.lines.quantity when fulfillment_status == "fulfilled"\nend\n'
+    )
+    policy = OwnershipPolicy(rs)
+    done = {"fulfillment_status": "fulfilled"}
+    assert policy.check_write("storefront", "order", ["lines"], {"fulfillment_status": "x"}).allowed
+    v = policy.check_write("storefront", "order", ["lines"], done)
+    assert (v.allowed, v.owner, v.refused) == (False, "erp", {"lines": "erp"})
+    v = policy.check_write("storefront", "order", ["lines"], {})
+    assert (v.allowed, v.refused) == (False, {"lines": "undecided"})

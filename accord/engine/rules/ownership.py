@@ -11,10 +11,14 @@ Declared in a rule file's ``ownership ... end`` block::
 
 The most specific pattern wins (``order.total`` before ``order.*``); among equally specific
 ones, the first whose condition holds. A write by anyone else than the owner is quarantined.
+List indexes in a changed path are ignored (``variants[0].price`` is ``variants.price``), and
+a changed path that contains owned fields (``variants``, when ``product.variants.price`` is
+claimed) writes each of them, so every one of their owners must be the writer.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -100,6 +104,19 @@ class _Entry:
             return path[: len(prefix)] == prefix and len(path) > len(prefix)
         return path == self.pattern or path[: len(self.pattern)] == self.pattern
 
+    def nested_in(self, path: tuple[str, ...]) -> bool:
+        """Whether this claim covers fields strictly inside ``path`` (which it does not match
+        itself): writing ``path`` writes them."""
+        return len(self.pattern) > len(path) and self.pattern[: len(path)] == path
+
+
+_INDEX = re.compile(r"\[[^\]]*\]")
+
+
+def _split(field_path: str) -> tuple[str, ...]:
+    """``variants[0].price`` -> ``("variants", "price")``: ownership is per field, not per item."""
+    return tuple(p for p in _INDEX.sub("", field_path).split(".") if p)
+
 
 class _Undecided(Exception):
     """An ownership condition could not be evaluated on the record."""
@@ -174,11 +191,40 @@ class OwnershipPolicy:
     ) -> _Entry | None:
         """The entry that owns ``entity.field_path`` for this record, or None when no one does.
 
+        List indexes are ignored (``variants[0].price`` is ``variants.price``). Fields nested
+        inside the path may have other owners: :meth:`owners_within` lists them.
+
         Raises :class:`_Undecided` when a condition that decides it cannot be evaluated on this
         record (a value it reads is missing): ownership is never guessed.
         """
-        path = tuple(field_path.split("."))
+        return self._owner(entity, _split(field_path), record, now or datetime.now(UTC))
+
+    def owners_within(
+        self, entity: str, field_path: str, record: Mapping[str, Any], now: datetime | None = None
+    ) -> list[tuple[str, _Entry]]:
+        """The owners of the claimed fields nested inside ``entity.field_path``, each with the
+        nested field (``variants.price``; ``variants.*`` for a wildcard claim), in file order.
+
+        Raises :class:`_Undecided` like :meth:`owner_of`.
+        """
+        path = _split(field_path)
         now = now or datetime.now(UTC)
+        out: list[tuple[str, _Entry]] = []
+        seen: set[tuple[str, ...]] = set()
+        for e in self.entries:
+            if e.entity != entity or e.pattern in seen or not e.nested_in(path):
+                continue
+            seen.add(e.pattern)
+            # A nested field's owner is decided like any field's: the most specific claim that
+            # holds, which may be a wider one when this claim's condition does not hold.
+            owner = self._owner(entity, e.pattern, record, now)
+            if owner is not None:
+                out.append((".".join(e.pattern), owner))
+        return out
+
+    def _owner(
+        self, entity: str, path: tuple[str, ...], record: Mapping[str, Any], now: datetime
+    ) -> _Entry | None:
         candidates = [e for e in self.entries if e.entity == entity and e.matches(path)]
         candidates.sort(key=lambda e: -e.specificity)
         for e in candidates:
@@ -208,12 +254,15 @@ class OwnershipPolicy:
         """
         dump = getattr(record, "model_dump", None)
         rec: Mapping[str, Any] = dump() if callable(dump) else record
+        now = now or datetime.now(UTC)
         refused: dict[str, str] = {}
         first: _Entry | None = None
+        first_nested = ""  # the nested field behind the first refusal, when it is one
         undecided: _Entry | None = None
         for fname in changed_fields:
             try:
                 owner = self.owner_of(entity, fname, rec, now)
+                nested = self.owners_within(entity, fname, rec, now)
             except _Undecided as exc:
                 refused[fname] = "undecided"
                 undecided = undecided or exc.entry
@@ -221,15 +270,24 @@ class OwnershipPolicy:
             if owner is not None and owner.system != source_system:
                 refused[fname] = owner.system
                 first = first or owner
+                continue
+            for inner, entry in nested:
+                if entry.system != source_system:
+                    refused[fname] = entry.system
+                    if first is None:
+                        first, first_nested = entry, inner
+                    break
         fields_text = ", ".join(refused)
         if first is not None:
             why = first.reason or f"{first.system} is the system of record"
             if first.condition_text:
                 why += f" (while {first.condition_text})"
-            reason = (
-                f"{source_system} may not write {entity}.{fields_text}: owned by "
-                f"{first.system}; {why}"
+            owned = (
+                f"it contains {entity}.{first_nested}, owned by {first.system}"
+                if first_nested
+                else f"owned by {first.system}"
             )
+            reason = f"{source_system} may not write {entity}.{fields_text}: {owned}; {why}"
             return WriteVerdict(False, source_system, entity, refused, first.system, reason)
         if undecided is not None:
             reason = (
