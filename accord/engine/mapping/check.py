@@ -36,7 +36,7 @@ MAP102    unknown canonical entity in ``target:`` (inbound) / ``source:`` (outbo
 MAP103    ``as:`` does not fit the target field's type
 MAP104    ``as: money`` without a currency source
 MAP105    list/scalar shape mismatch (``each`` into a scalar, a list of objects
-          without ``each``, a list into a scalar field)
+          without ``each``, a list into a scalar field, one value into a list)
 MAP106    a target produced twice (``customer`` and ``customer.email``)
 MAP107    unknown transform, with a did-you-mean
 MAP108    bad transform arguments
@@ -60,11 +60,13 @@ MAP100    the spec model failed unexpectedly on this spec (a bug: please report 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import jmespath
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerError
 
 from accord.canonical.introspect import FieldSpec, UnknownPathError, describe, resolve_path
@@ -742,6 +744,8 @@ class _Checker:
                     f"'as: {as_}' converts one value, but '{target}' is a list of {item}s",
                     (*at, "as"),
                 )
+            elif "each" not in rule and not structured and sources:
+                self.list_source(doc, target, item, rule, at, sources)
             return True
         if isinstance(as_, str) and kind in _AS_FITS and as_ not in _AS_FITS[kind]:
             self.report(
@@ -788,6 +792,45 @@ class _Checker:
             )
             return False
         return True
+
+    def list_source(
+        self,
+        doc: LoadedYaml,
+        target: str,
+        item: str,
+        rule: Mapping[str, Any],
+        at: Path_,
+        sources: list[SourcePath],
+    ) -> None:
+        """A list of values fed by what reads as one value (``tags: {from: tag}``): an error
+        when the transforms surely end in one value (``join``) or the source surely reads one
+        (``length(a)``), a warning when only its form suggests it (a path to a singular key:
+        the payload may still hold a list there). A transform that makes a list (``split``,
+        ``to_list``) settles it."""
+        makes = _chain_makes(rule.get("transform"))
+        if makes == "list":
+            return
+        sure = min(_reads_one_value(s) for s in sources)
+        fix = (
+            f"use 'each: {sources[0].text}' (with 'wrap: true' if it may be a single value), "
+            "or a transform that makes a list such as split or to_list"
+        )
+        if makes == "one":
+            self.report(
+                doc,
+                "MAP105",
+                f"the transforms end in one value, but '{target}' is a list of {item}s; {fix}",
+                (*at, "transform"),
+            )
+        elif sure:
+            self.report(
+                doc,
+                "MAP105",
+                f"'{sources[0].text}' reads one value, but '{target}' is a list of {item}s; " + fix,
+                at,
+                key=True,
+                severity=Severity.ERROR if sure == _SURE else Severity.WARNING,
+            )
 
     def enum_values(
         self, doc: LoadedYaml, rule: Mapping[str, Any], at: Path_, spec: FieldSpec, target: str
@@ -971,6 +1014,85 @@ def _yields_list(path: SourcePath) -> bool:
     if "|" in expr or "(" in expr:
         return False  # a pipe or function may reduce it: give the benefit of the doubt
     return "[]" in expr or "[*]" in expr or "[?" in expr
+
+
+#: JMESPath functions that always return one value (a number, text or a boolean).
+_ONE_VALUE_FUNCTIONS: Final = frozenset(
+    {"abs", "avg", "ceil", "contains", "ends_with", "floor", "join", "length", "max", "min",
+     "starts_with", "sum", "to_number", "to_string", "type"}
+)  # fmt: skip
+#: A key named like a collection (`tags`, `AddressLines`, `variant_ids`, `tag_list`).
+_PLURAL_KEY: Final = re.compile(r"(?:[^su]s|list|array|set|data|media|children|people)$")
+_SURE, _LIKELY = 2, 1
+
+
+def _reads_one_value(path: SourcePath) -> int:
+    """How sure the form of a source is that it reads one value, not a list: ``_SURE`` for
+    a comparison, a non-list literal or a function returning a number or text; ``_LIKELY``
+    for a path to a singular-looking key (``tag``, ``note.body``) or to an element
+    (``tags[0]``), alone or in ``a || b``; ``0`` for anything else (a projection, a
+    multi-select list, another function, a path to a plural key such as ``tags``, which the
+    payload may well hold as a list).
+
+    >>> [_reads_one_value(parse_source_path(t)) for t in ("length(a)", "tag", "a.tags[0]")]
+    [2, 1, 1]
+    >>> [_reads_one_value(parse_source_path(t)) for t in ("tags", "a[].b", "sort(a)", "a||bs")]
+    [0, 0, 0, 0]
+    """
+    if not path.expression:
+        return 0  # `@`: the element itself
+    try:
+        tree: Mapping[str, Any] = jmespath.compile(path.expression).parsed
+    except JMESPathError:
+        return 0  # reported as MAP109
+
+    def one(node: Mapping[str, Any]) -> int:
+        kind = node.get("type")
+        children = node.get("children") or ()
+        if kind == "field":
+            key = str(node.get("value", "")).replace("_", "").lower()
+            return 0 if _PLURAL_KEY.search(key) else _LIKELY
+        if kind == "index_expression" and children and children[-1].get("type") == "index":
+            return _LIKELY
+        if kind in ("subexpression", "pipe"):
+            return one(children[-1]) if children else 0
+        if kind in ("or_expression", "and_expression"):
+            return min((one(child) for child in children), default=0)
+        if kind in ("comparator", "not_expression"):
+            return _SURE
+        if kind == "literal":
+            return 0 if isinstance(node.get("value"), list) else _SURE
+        if kind == "function_expression":
+            return _SURE if node.get("value") in _ONE_VALUE_FUNCTIONS else 0
+        return 0
+
+    return one(tree)
+
+
+def _chain_makes(raw: Any) -> str | None:
+    """What a transform chain leaves: ``"list"``, ``"one"`` value, or ``None`` when every
+    transform keeps the shape of its input (text transforms apply to each element).
+
+    >>> _chain_makes(["strip", "split"]), _chain_makes(["split", "join"]), _chain_makes(["upper"])
+    ('list', 'one', None)
+    """
+    makes: str | None = None
+    for item in _as_list(raw):
+        if not isinstance(item, str | dict):
+            continue
+        try:
+            name, _, _ = parse_call(item)
+        except TransformArgumentError:
+            continue
+        transform = TRANSFORMS.get(name)
+        if transform is None:
+            continue
+        returns = transform.signature.rpartition("->")[2].strip()
+        if returns.startswith("list"):
+            makes = "list"
+        elif not transform.elementwise:
+            makes = "one"
+    return makes
 
 
 def _bare_amount(path: SourcePath) -> bool:

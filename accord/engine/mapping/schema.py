@@ -240,11 +240,6 @@ _FIELD_RULE: dict[str, Any] = {
             {"anyOf": [{"required": ["from"]}, {"required": ["value"]}]},
         ),
         _combination(
-            "'each' needs nested 'fields' or 'use'",
-            {"required": ["each"]},
-            {"anyOf": [{"required": ["fields"]}, {"required": ["use"]}]},
-        ),
-        _combination(
             "'wrap' only applies with 'each'", {"required": ["wrap"]}, {"required": ["each"]}
         ),
         _combination(
