@@ -68,6 +68,7 @@ MISSING_CREDENTIAL = "CONN013"
 UNSUPPORTED = "CONN014"
 GRAPHQL_ERROR = "CONN016"
 UNEXPECTED_SHAPE = "CONN017"
+NOT_FOUND = "CONN019"
 
 _SNIPPET = 300  # characters of a response body quoted in an error message
 

@@ -13,6 +13,9 @@
 * Errors arrive with HTTP 200 and a non-zero ``code`` in the body; they are classified from
   that code (token codes -> auth, rate-limit codes -> quota, the rest -> validation).
 * Pagination: ``page_token`` / ``next_page_token``.
+* Get: ``get("order", id)`` calls "Get Order Detail" (``GET /order/202309/orders?ids=...``)
+  and returns the one order of ``data.orders``; an id TikTok does not return is a
+  validation error (``CONN019``), since asking again would get the same answer.
 * Push: ``update("inventory_level", product_id, body)`` sends the body
   ``mappings/tiktok/inventory_level.outbound.yaml`` produces to "Update Inventory"
   (``POST /product/202309/products/{product_id}/inventory/update``). It sets absolute
@@ -35,7 +38,7 @@ from accord.clock import Clock
 from accord.diagnostics import Diagnostic
 from accord.errors import AuthError, ConnectorError, QuotaError, RequestRejectedError
 
-from .base import Connector, Page, Reply, WebhookEvent
+from .base import NOT_FOUND, Connector, Page, Reply, WebhookEvent
 from .retry import RetryPolicy, Sleep
 from .secrets import SecretsProvider
 from .webhooks import hmac_sha256_hex, lower_headers, signature_matches
@@ -215,6 +218,26 @@ class TikTokShopConnector(Connector):
             next_cursor=str(token) if token and items else None,
             api_version=self.api_version,
         )
+
+    def get(self, entity: str, id: str) -> dict[str, Any]:
+        """One order by id, from "Get Order Detail" (the shape
+        ``mappings/tiktok/order.inbound.yaml`` maps)."""
+        if entity != "order":
+            raise self.rejected(f"getting {entity!r} is not supported; known: order")
+        if not id or not id.isascii() or not id.isdigit():
+            raise self.rejected(f"get order: {id!r} is not a TikTok order id")
+        operation = "get order"
+        reply = self.call(
+            "GET", f"{self.host}/order/202309/orders", params={"ids": id}, operation=operation
+        )
+        data = reply.data.get("data") if isinstance(reply.data, dict) else None
+        orders = data.get("orders") if isinstance(data, dict) else None
+        if not isinstance(orders, list):
+            raise self.malformed_reply(reply, operation, "no data.orders list")
+        for order in orders:
+            if isinstance(order, dict) and str(order.get("id")) == id:
+                return order
+        raise self.rejected(f"get order: TikTok Shop has no order {id}", code=NOT_FOUND)
 
     def update(
         self, entity: str, id: str, record: Mapping[str, Any], *, idempotency_key: str
