@@ -115,13 +115,11 @@ def test_replay_through_the_engine_with_a_project(
     shutil.copytree(project / "payloads", tmp_path / "payloads")
     shutil.copytree(project / "rules", tmp_path / "rules")
     spec = (project / "mappings/demo/order.inbound.yaml").read_text()
-    (tmp_path / "mappings/custom").mkdir(parents=True)
-    (tmp_path / "mappings/custom/order.inbound.yaml").write_text(
-        spec.replace("channel: demo\n", "channel: custom\n")
-    )
+    (tmp_path / "mappings/demo").mkdir(parents=True)
+    (tmp_path / "mappings/demo/order.inbound.yaml").write_text(spec)
     (tmp_path / "accord.yaml").write_text(
         "project: fixture-shop\nmappings: [mappings]\nrules: [rules]\n"
-        "channels:\n  - {name: demo, kind: custom, api_version: '2026-01'}\n"
+        "channels:\n  - {name: demo, kind: demo, api_version: '2026-01'}\n"
         "flows:\n  - name: demo-orders\n    from: {channel: demo, entity: order}\n"
         "    rules: [order_review]\n"
     )

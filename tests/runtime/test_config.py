@@ -125,6 +125,63 @@ def test_duplicates_and_missing_rule_files(tmp_path: Path) -> None:
     assert codes == ["PRJ102", "PRJ104"]
 
 
+NEW_CHANNEL = """\
+project: shop
+mappings: [mappings]
+channels:
+  - {name: bol-nl, kind: bol}
+flows:
+  - name: bol-orders
+    from: {channel: bol-nl, entity: order}
+"""
+
+
+def test_a_new_channel_kind_finds_its_specs_in_its_own_folder(tmp_path: Path) -> None:
+    (tmp_path / "mappings" / "bol").mkdir(parents=True)
+    (tmp_path / "mappings" / "bol" / "order.inbound.yaml").write_text("mapping: x\n")
+    path = tmp_path / "accord.yaml"
+    path.write_text(NEW_CHANNEL)
+    assert check_project_file(path) == []
+    project = load_project(path)
+    assert project.channels["bol-nl"].kind == "bol"
+
+
+def test_a_new_kind_without_its_folder_yet_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "mappings").mkdir()
+    path = tmp_path / "accord.yaml"
+    path.write_text(
+        NEW_CHANNEL.replace(
+            "flows:\n  - name: bol-orders\n    from: {channel: bol-nl, entity: order}\n",
+            "flows: []\n",
+        )
+    )
+    diags = check_project_file(path)
+    assert [(d.code, d.severity.value, d.line, d.column) for d in diags] == [
+        ("PRJ107", "warning", 4, 26)
+    ]
+    assert diags[0].hint == "a new channel's specs go in bol/ under a mapping folder"
+    assert load_project(path).channels["bol-nl"].kind == "bol"  # warnings do not stop a load
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "hint"),
+    [
+        ("shopfy", "PRJ107", "did you mean 'shopify'?"),
+        ("woocomerce", "PRJ107", "did you mean 'woocommerce'?"),
+        ("Bol", "PRJ002", None),  # a folder name: a lowercase identifier
+        ("bol.com", "PRJ002", None),
+    ],
+)
+def test_a_kind_that_is_a_typo_or_no_identifier_is_refused(
+    tmp_path: Path, kind: str, code: str, hint: str | None
+) -> None:
+    text = VALID.replace("kind: netsuite", f"kind: {kind!r}")
+    diags = check_project_file(write(tmp_path, text))
+    assert [(d.code, d.severity.value, d.line, d.hint) for d in diags] == [
+        (code, "error", 11, hint)
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [

@@ -50,10 +50,13 @@ def test_the_kinds_are_valid_in_a_project(project: Path) -> None:
     assert loaded.channels["amz_events"].kind == "amazon_notifications"
 
 
-def test_an_unknown_kind_is_still_refused(project: Path) -> None:
-    project.write_text(project.read_text().replace("amazon_notifications", "amazon_2099"))
-    found = [(d.code, d.message.split(":")[0]) for d in check_project_file(project)]
-    assert found == [("PRJ002", "channels/1/kind")]
+def test_a_near_miss_of_a_shipped_kind_is_refused(project: Path) -> None:
+    project.write_text(project.read_text().replace("amazon_notifications", "amazon_notification"))
+    found = [(d.code, d.severity.value, d.line, d.hint) for d in check_project_file(project)]
+    assert found == [
+        ("PRJ107", "error", 6, "did you mean 'amazon_notifications'?"),
+        ("PRJ105", "error", 11, None),
+    ]
 
 
 @pytest.mark.parametrize(("channel", "kind"), [("amz", "amazon_2026"),

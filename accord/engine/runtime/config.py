@@ -8,7 +8,9 @@ files). Every problem is a located ``PRJxxx`` :class:`~accord.diagnostics.Diagno
 
 Codes: ``PRJ001`` unreadable file, ``PRJ002`` structure (JSON Schema), ``PRJ101`` unknown
 channel, ``PRJ102`` duplicate name, ``PRJ103`` folder not found, ``PRJ104`` rule pack file not
-found, ``PRJ105`` no mapping spec for a flow step, ``PRJ106`` unknown rule pack.
+found, ``PRJ105`` no mapping spec for a flow step, ``PRJ106`` unknown rule pack, ``PRJ107`` a
+channel kind with no mapping folder (an error when it is a near miss of a shipped kind, such as
+``shopfy``; a warning for a new channel whose ``mappings/<kind>/`` does not exist yet).
 """
 
 from __future__ import annotations
@@ -167,11 +169,19 @@ def _read(path: Path) -> tuple[Any, LoadedYaml]:
 
 
 def _locate(doc: Any, file: str, code: str, message: str, path: Iterable[str | int],
-            *, key: bool = False, hint: str | None = None) -> Diagnostic:  # fmt: skip
+            *, key: bool = False, hint: str | None = None,
+            severity: Severity = Severity.ERROR) -> Diagnostic:  # fmt: skip
     if doc is not None:
-        d: Diagnostic = doc.diagnostic(code, message, list(path), key=key, hint=hint)
+        d: Diagnostic = doc.diagnostic(code, message, list(path), key=key, hint=hint,
+                                       severity=severity)  # fmt: skip
         return d
-    return Diagnostic(code=code, message=message, file=file, hint=hint)
+    return Diagnostic(code=code, message=message, file=file, hint=hint, severity=severity)
+
+
+def _shipped_kinds() -> list[str]:
+    """The channel kinds accord ships mapping folders for (``shopify``, ``amazon``, ...)."""
+    root = mappings_dir()
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "lookups")
 
 
 def _did_you_mean(name: str, choices: Iterable[str]) -> str | None:
@@ -225,6 +235,15 @@ def _build(path: Path, data: dict[str, Any], doc: Any) -> tuple[Project, list[Di
             if not root.is_dir():
                 located("PRJ103", f"mappings folder not found: {root}",
                         ["channels", i, "mappings", j])  # fmt: skip
+        kind = ch["kind"]
+        if not any((r / kind).is_dir() for r in (*own, *mapping_roots)):
+            # A near miss of a shipped kind is a typo; anything else is a new channel whose
+            # specs are not written yet.
+            near = _did_you_mean(kind, _shipped_kinds())
+            located("PRJ107", f"channel kind {kind!r} has no mapping folder {kind}/ in the "
+                    "mapping folders", ["channels", i, "kind"],
+                    hint=near or f"a new channel's specs go in {kind}/ under a mapping folder",
+                    severity=Severity.ERROR if near else Severity.WARNING)  # fmt: skip
         channels[ch["name"]] = ChannelConfig(
             name=ch["name"],
             kind=ch["kind"],
