@@ -17,12 +17,27 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["WEEKDAYS", "BusinessCalendar", "zone_exists"]
+__all__ = ["MAX_SCAN_DAYS", "WEEKDAYS", "BusinessCalendar", "BusinessDayRangeError", "zone_exists"]
 
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _END_OF_DAY = time(23, 59, 59)
-#: No calendar has a year without a working day; bounds the search loops (always terminate).
-_MAX_SCAN_DAYS = 366 * 2
+#: How far business-day arithmetic looks: day 0 and the result of ``add_business_days`` lie at
+#: most this many days (two years) after the start's local day, so every loop is short.
+MAX_SCAN_DAYS = 366 * 2
+#: ``business_days_between`` counts across at most this many days (fifty years).
+_MAX_BETWEEN_DAYS = 366 * 50
+
+
+class BusinessDayRangeError(ValueError):
+    """Business-day arithmetic asked for something outside its limits: a negative or
+    fractional number of days, or a result more than two years ahead (``RULE208``)."""
+
+
+def _plus(day: date, days: int) -> date:
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:  # near the end of the calendar: the search stops there instead
+        return date.max
 
 
 def zone_exists(name: str) -> bool:
@@ -69,13 +84,19 @@ class BusinessCalendar:
             day = day.astimezone(self.zone).date()
         return day.weekday() in self.weekdays and day not in self.holidays
 
-    def next_business_day(self, day: date) -> date:
-        """The first working day strictly after ``day``."""
-        for _ in range(_MAX_SCAN_DAYS):
-            day += timedelta(days=1)
-            if self.is_business_day(day):
-                return day
-        raise ValueError(f"calendar {self.name!r} has no working day within two years")
+    def next_business_day(self, day: date, *, last: date | None = None) -> date:
+        """The first working day strictly after ``day`` and at most ``last`` (default: two
+        years after ``day``)."""
+        last = last or _plus(day, MAX_SCAN_DAYS)
+        current = day
+        while current < last:
+            current += timedelta(days=1)
+            if self.is_business_day(current):
+                return current
+        raise BusinessDayRangeError(
+            f"calendar {self.name!r} has no working day from {day} to {last}: business-day "
+            "arithmetic looks at most two years ahead"
+        )
 
     def start_day(self, moment: datetime) -> date:
         """Day 0 for counting: the local day of ``moment`` when it is a working day before the
@@ -89,12 +110,25 @@ class BusinessCalendar:
 
     def add_business_days(self, moment: datetime, days: int) -> datetime:
         """The end (23:59:59 local, returned in UTC) of the working day ``days`` working days
-        after day 0 of ``moment``."""
+        after day 0 of ``moment``.
+
+        The result lies at most two years (:data:`MAX_SCAN_DAYS` days) after the local day of
+        ``moment``; asking for more raises :class:`BusinessDayRangeError` after scanning at
+        most that far, however large ``days`` is.
+        """
         if days < 0:
-            raise ValueError("business days to add must not be negative")
+            raise BusinessDayRangeError(f"business days to add must not be negative, not {days}")
+        start = moment.astimezone(self.zone).date()
+        last = _plus(start, MAX_SCAN_DAYS)
         day = self.start_day(moment)
-        for _ in range(days):
-            day = self.next_business_day(day)
+        for _ in range(days):  # each step moves at least a day: at most MAX_SCAN_DAYS steps
+            try:
+                day = self.next_business_day(day, last=last)
+            except BusinessDayRangeError:
+                raise BusinessDayRangeError(
+                    f"{days} working days of calendar {self.name!r} from {start} end after "
+                    f"{last}: business-day arithmetic looks at most two years ahead"
+                ) from None
         return datetime.combine(day, _END_OF_DAY, self.zone).astimezone(UTC)
 
     def business_days_between(self, start: datetime, end: datetime) -> int:
@@ -105,8 +139,11 @@ class BusinessCalendar:
         sign = 1
         if b < a:
             a, b, sign = b, a, -1
-        if (b - a).days > 366 * 50:
-            raise ValueError("dates are more than fifty years apart")
+        if (b - a).days > _MAX_BETWEEN_DAYS:
+            raise BusinessDayRangeError(
+                f"{a} and {b} are more than fifty years apart: business_days_between counts "
+                "working days across at most fifty years"
+            )
         count = 0
         day = a
         while day < b:

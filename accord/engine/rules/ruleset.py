@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from accord.diagnostics import Diagnostic, Severity, sort_diagnostics
 from accord.engine.rules import ast as A
+from accord.engine.rules.calendars import BusinessDayRangeError
 from accord.engine.rules.compiler import Compiled, compile_rule_file
 from accord.engine.rules.decision import Decision, Outcome
 from accord.engine.rules.parser import parse_text
@@ -437,6 +438,9 @@ class RuleSet:
             line, where = let.pos.line, f"let {let.name!r}"
         if isinstance(exc, CurrencyMix):
             code, message, hint = "RULE206", f"{where}: {exc}", None
+        elif isinstance(exc, BusinessDayRangeError):
+            code, message = "RULE208", f"{where}: {exc}"
+            hint = "check the number of days and the calendar's working days and holidays"
         elif isinstance(exc, ArithmeticError):
             if isinstance(exc, ZeroDivisionError | DivisionByZero | DivisionUndefined):
                 what = "division by zero"

@@ -30,7 +30,7 @@ from decimal import (
 )
 from typing import Any
 
-from accord.engine.rules.calendars import BusinessCalendar
+from accord.engine.rules.calendars import MAX_SCAN_DAYS, BusinessCalendar, BusinessDayRangeError
 
 __all__ = ["MISSING", "CurrencyMix", "Missing", "fmt", "namespace"]
 
@@ -326,7 +326,15 @@ def hours(n: Any) -> timedelta:
 
 
 def add_business_days(moment: datetime, n: Any, cal: BusinessCalendar) -> datetime:
-    return cal.add_business_days(moment, int(num(n)))
+    days = num(n)
+    if days != days.to_integral_value():
+        raise BusinessDayRangeError(f"business days to add must be a whole number, not {days}")
+    if days > MAX_SCAN_DAYS:  # more working days than calendar days in the window
+        raise BusinessDayRangeError(
+            f"{days} working days of calendar {cal.name!r} go beyond two years: business-day "
+            "arithmetic looks at most two years ahead"
+        )
+    return cal.add_business_days(moment, int(days))
 
 
 def is_business_day(moment: datetime | date, cal: BusinessCalendar) -> bool:
