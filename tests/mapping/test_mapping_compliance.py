@@ -12,6 +12,19 @@ its own ``fields:``/``spec:`` if it needs them, and one outcome:
 * ``spec_error``: the code of a SpecError raised while building or compiling the spec.
 
 ``warnings: [CODE, ...]`` lists the warnings the mapping must report.
+
+A case (or the file, next to its shared ``spec:``) may also give:
+
+* ``direction: outbound``: the header becomes that of an outbound spec, reading the canonical
+  ``order`` and writing the channel payload ``compliance.order``;
+* ``files:`` relative path -> text, written into a fresh project folder that ``include:``
+  and ``lookups:`` resolve in (a path leaving the folder lands just outside it);
+* ``unmapped:``: the drift report over ``given`` and the payloads of ``also_observed:``
+  (each observed with record id ``r1``, ``r2``, ... in order), as a list of
+  ``{path, count, example}``, most frequent first;
+* ``explain:`` target -> the expected parts of that field's trace (``branch``, ``read``,
+  ``value``, ``note``, ``sources``, ``produced``, ``rule``), values as the trace's JSON form
+  (amounts and timestamps as text).
 """
 
 from __future__ import annotations
@@ -25,7 +38,9 @@ from typing import Any
 import pytest
 
 from accord.diagnostics import Diagnostic
-from accord.engine.mapping import MappingSpec, compile_mapping
+from accord.engine.mapping import CompiledMapping, MappingSpec, compile_mapping
+from accord.engine.mapping.drift import DriftRecorder
+from accord.engine.mapping.explain import Explanation
 from accord.engine.yamlsource import load_yaml
 from accord.errors import MappingError, SpecError
 
@@ -38,6 +53,16 @@ HEADER = {
     "target": "thing",
     "version": 1,
 }
+OUTBOUND_HEADER = {
+    "mapping": "compliance.case.outbound",
+    "channel": "compliance",
+    "direction": "outbound",
+    "source": "order",
+    "target": "compliance.order",
+    "version": 1,
+}
+#: Case keys that belong to the file's shared setting when the file gives them.
+_SHARED = ("direction", "files")
 
 
 def _cases() -> list[Any]:
@@ -48,15 +73,54 @@ def _cases() -> list[Any]:
         for case in doc["cases"]:
             assert case["name"] not in names, f"duplicate case name in {path.name}"
             names.add(case["name"])
+            setting = {k: doc[k] for k in _SHARED if k in doc}
+            case = {**setting, **case}
+            if "files" in setting and "files" in case:
+                case["files"] = {**setting["files"], **case["files"]}
             out.append(pytest.param(doc.get("spec", {}), case, id=f"{path.stem}: {case['name']}"))
     return out
 
 
 def _spec(shared: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
-    data = {**HEADER, **shared, **case.get("spec", {})}
+    direction = case.get("direction", "inbound")
+    header = OUTBOUND_HEADER if direction == "outbound" else HEADER
+    data = {**header, **shared, **case.get("spec", {})}
     if "fields" in case:
         data["fields"] = case["fields"]
     return data
+
+
+def _build(data: dict[str, Any], case: dict[str, Any], tmp_path: Path) -> MappingSpec:
+    """The spec of a case; with ``files:``, inside a project folder holding those files."""
+    if "files" not in case:
+        return MappingSpec.from_dict(data)
+    project = tmp_path / "project"
+    project.mkdir()
+    for name, text in case["files"].items():
+        target = project / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return MappingSpec.from_dict(data, base_dir=project, project_root=project)
+
+
+def _check_unmapped(mapping: CompiledMapping, payload: Any, case: dict[str, Any]) -> None:
+    drift = DriftRecorder(mapping)
+    for i, observed in enumerate([payload, *case.get("also_observed", [])], 1):
+        drift.observe(observed, record_id=f"r{i}")
+    got = [
+        {"path": u.path, "count": u.count, "example": u.example_record_id}
+        for u in drift.report().unmapped
+    ]
+    assert got == case["unmapped"], got
+
+
+def _check_explain(explanation: Explanation, expected: dict[str, Any]) -> None:
+    for target, parts in expected.items():
+        trace = explanation.field(target).to_dict()
+        got = {key: trace.get(key) for key in parts}
+        if "sources" in got:
+            got["sources"] = list(got["sources"])
+        assert got == parts, f"{target}: {trace}"
 
 
 def assert_same(actual: Any, expected: Any, path: str = "$") -> None:
@@ -85,15 +149,15 @@ def assert_same(actual: Any, expected: Any, path: str = "$") -> None:
 
 
 @pytest.mark.parametrize(("shared", "case"), _cases())
-def test_compliance(shared: dict[str, Any], case: dict[str, Any]) -> None:
+def test_compliance(shared: dict[str, Any], case: dict[str, Any], tmp_path: Path) -> None:
     data = _spec(shared, case)
     if "spec_error" in case:
         with pytest.raises(SpecError) as caught:
-            compile_mapping(MappingSpec.from_dict(data))
+            compile_mapping(_build(data, case, tmp_path))
         codes = [d.code for d in caught.value.diagnostics]
         assert case["spec_error"] in codes, caught.value
         return
-    mapping = compile_mapping(MappingSpec.from_dict(data))
+    mapping = compile_mapping(_build(data, case, tmp_path))
     payload = json.loads(case["given_json"]) if "given_json" in case else case.get("given")
     warnings: list[Diagnostic] = []
     if "error" in case:
@@ -117,6 +181,10 @@ def test_compliance(shared: dict[str, Any], case: dict[str, Any]) -> None:
         record = mapping.apply(payload, warnings=warnings)
         assert_same(record, case["expect"])
         # The explain build must produce the very same record.
-        explained, _ = mapping.explain(payload)
+        explained, explanation = mapping.explain(payload)
         assert_same(explained, case["expect"])
+        if "explain" in case:
+            _check_explain(explanation, case["explain"])
+    if "unmapped" in case:
+        _check_unmapped(mapping, payload, case)
     assert [w.code for w in warnings] == case.get("warnings", []), warnings
