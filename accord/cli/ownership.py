@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Any
 
+from accord.cli._common import guarded
+
 __all__ = ["register"]
 
 
@@ -18,9 +20,13 @@ def register(subparsers: Any) -> None:
         "ownership",
         help="print which system owns which field (Markdown)",
         description="Render the system-of-record table of an ownership rule file as Markdown.",
+        epilog="examples:\n"
+        "  accord ownership                                   # the shipped ownership.rules\n"
+        "  accord ownership --rules rules/ownership.rules > docs/ownership-table.md\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--rules", help="the rule file (default: the shipped ownership.rules)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:

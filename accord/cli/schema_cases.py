@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from accord.cli import EXIT_OK, EXIT_PROBLEMS
+from accord.cli._common import guarded
 
 __all__ = ["register_kind"]
 
@@ -25,12 +26,18 @@ def register_kind(kinds: Any) -> None:
     parser = kinds.add_parser(
         "cases",
         help="JSON Schema of sidecar case files (*.cases.yaml)",
-        description="Print the JSON Schema (draft-07) of sidecar case files.",
+        description="Print the JSON Schema (draft-07) of sidecar case files, or write/check "
+        "the file holding it.",
+        epilog="examples:\n"
+        "  accord schema cases\n"
+        "  accord schema cases --write schemas/cases.schema.json\n"
+        "  accord schema cases --check docs/schemas/cases.schema.json\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--write", type=Path, metavar="FILE", help="write it to FILE")
     group.add_argument("--check", type=Path, metavar="FILE", help="exit 1 if FILE differs")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:
