@@ -31,10 +31,12 @@ __all__ = ["explanation_dict", "json_text", "register", "render_decision", "rend
 
 EXAMPLES = """\
 examples:
-  accord explain --channel shopify --entity order samples/payloads/shopify/order/1001.json
-  accord explain --channel shopify --entity order --rules rules/refund_governance.rules \\
-      --facts '{"captured": "100.00 USD"}' --now 2026-03-02T10:00:00Z refund.json
-  accord explain --spec mappings/shopify/order.inbound.yaml --format json order.json
+  accord explain --channel shopify --entity order samples/payloads/shopify/order/order-1040.json
+  accord explain --channel shopify --entity refund --rules rules/refund_governance.rules \\
+      --facts '{"captured": "100.00 USD", "already_refunded": "0.00 USD"}' \\
+      --now 2026-03-02T10:00:00Z samples/payloads/shopify/refund/refund-932811315.json
+  accord explain --spec mappings/shopify/order.inbound.yaml --format json \\
+      samples/payloads/shopify/order/order-1041.json
 """
 
 

@@ -30,7 +30,7 @@ __all__ = ["register"]
 
 EXAMPLES = """\
 examples:
-  accord map --channel shopify --entity order samples/payloads/shopify/order/1001.json
+  accord map --channel shopify --entity order samples/payloads/shopify/order/order-1040.json
   accord map --channel shopify --entity order --validate orders.ndjson.gz --ndjson
   accord map --channel netsuite --entity order --direction outbound record.json
   accord map --spec my/order.inbound.yaml - < payload.json
