@@ -108,3 +108,26 @@ def test_collection_can_be_switched_off_and_ignores_other_files(tmp_path: Path) 
     assert pytest_plugin.pytest_collect_file(other, on) is None
     outside = tmp_path / "tests" / "x.cases.yaml"
     assert pytest_plugin.pytest_collect_file(outside, on) is None
+
+
+def test_importing_the_plugin_is_cheap() -> None:
+    # pytest imports every pytest11 plugin in every session, accord's tests or not: the
+    # plugin must not pull in the engine's heavy dependencies until it collects a case file.
+    heavy = ("pydantic", "lark", "jsonschema", "ruamel")
+    script = (
+        "import sys\n"
+        "import accord.testing.pytest_plugin\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
+    # The check itself can fail: running cases does import them.
+    engine = "accord.canonical, accord.engine.mapping.schema, accord.engine.rules.parser"
+    script = script.replace("accord.testing.pytest_plugin", engine)
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert loaded.stdout == "['jsonschema', 'lark', 'pydantic', 'ruamel']\n", loaded.stderr
