@@ -197,3 +197,96 @@ def test_a_pack_decides_only_records_of_its_entity(
     doc = json.loads(capsys.readouterr().out)
     assert doc["decisions_by_outcome"] == {"order_review: approve": 1, "order_review: escalate": 1}
     assert doc["errors_by_code"] == {"MAP201": 1}
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _section(text: str, title: str) -> dict[str, int]:
+    """The ``name  count`` lines of one section of the printed summary."""
+    _, found, rest = text.partition(f"\n{title}:\n")
+    assert found, f"no {title!r} section in:\n{text}"
+    counts = {}
+    for line in rest.splitlines():
+        if not line.startswith("  "):
+            break
+        name, _, count = line.strip().rpartition(" ")
+        counts[name.strip()] = int(count)
+    return counts
+
+
+def test_the_readme_main_job_replays_the_bundled_samples(tmp_path: Path) -> None:
+    # The Quickstart's main job, as `tasks.py demo` runs it, from the repository root.
+    out = tmp_path / "out"
+    done = run_accord(
+        "replay",
+        "samples/payloads",
+        "--project",
+        "accord.yaml",
+        "--out",
+        str(out),
+        "--store",
+        f"sqlite:///{tmp_path / 'accord.db'}",
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    samples = {
+        f"{folder.parent.name}.{folder.name}": sum(1 for p in folder.iterdir() if p.is_file())
+        for folder in (REPO / "samples" / "payloads").glob("*/*")
+        if folder.is_dir()
+    }
+    total = sum(samples.values())
+    assert total >= 30
+    assert text.startswith(f"replayed {total} payloads in ")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["payloads"] == total
+    assert summary["flows"] == samples  # every sample folder has a flow in the example project
+
+    # order-1042-redelivery.json is order 1042 delivered again: one duplicate, nothing lost.
+    statuses = _section(text, "status")
+    assert statuses == summary["statuses"] == {"duplicate": 1, "processed": total - 1}
+    assert "errors by code:" not in text
+    assert summary["errors_by_code"] == {}
+
+    records = _ndjson(out / "records.ndjson")
+    assert len(records) == total
+    (duplicate,) = [r for r in records if r["status"] == "duplicate"]
+    assert duplicate["record_id"] == "shopify:5824913262723"
+    assert duplicate["source"].startswith("samples/payloads/shopify/order/order-1042")
+    order_1040 = next(r for r in records if r["source"].endswith("/order-1040.json"))
+    assert order_1040["record"]["number"] == "#1040"
+    assert order_1040["record"]["external_ids"] == {"shopify": "5824913260661"}
+
+    decisions = _ndjson(out / "decisions.ndjson")
+    assert decisions
+    refund = next(d for d in decisions if d["record_id"] == "shopify:932811315")
+    assert refund["ruleset"] == "refund_governance"
+    outcomes = [(o["kind"], o.get("rule")) for o in refund["decision"]["outcomes"]]
+    assert outcomes[:1] == [("approve", "small_common_refund")]
+    assert _section(text, "decisions by outcome")["refund_governance: approve"] >= 1
+
+    # Every Shopify order becomes a NetSuite sales order.
+    sales_orders = _ndjson(out / "outbound" / "netsuite.sales_order.ndjson")
+    shopify_orders = {
+        r["record_id"] for r in records if r["channel"] == "shopify" and r["entity"] == "order"
+    }
+    assert {s["record_id"] for s in sales_orders} == shopify_orders
+    assert len(shopify_orders) == samples["shopify.order"] - 1
+    printed = _section(text, "outbound payloads")
+    assert printed == summary["outbound"]
+    assert printed["netsuite.sales_order"] == len(sales_orders)
+    first = next(s for s in sales_orders if s["record_id"] == "shopify:5824913260661")
+    assert first["payload"]["otherrefnum"] == "1040"
+    assert first["payload"]["externalId"] == "accord-5824913260661"
+    assert first["payload"]["tranDate"] == "2026-02-10"
+    assert first["payload"]["item"]["items"] == [
+        {
+            "item": {"id": 102},
+            "quantity": 1,
+            "description": "Stoneware Mug",
+            "price": {"id": "-1"},
+            "rate": "19.50",
+        }
+    ]
+    assert text.endswith(f"wrote {out}/ (records, decisions, outbound, errors, summary.json)\n")
