@@ -541,6 +541,45 @@ class Connector(abc.ABC):
         as eBay sends), or ``None`` when this channel sends none."""
         return None
 
+    def complete(
+        self, entity: str, payload: Mapping[str, Any], *, topic: str | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The entity and payload the engine should receive for one event, in the shape the
+        channel's shipped inbound spec of that entity takes; ``None`` when no shipped spec
+        maps the event (it is acknowledged and not handed over).
+
+        A webhook or a listing often carries less than the spec maps (a notification with
+        an order id, a stock level without its SKU): channels override this to fetch the
+        rest. ``topic`` is the webhook topic, ``None`` for a pulled record. The default
+        hands the event over as it is. Use :meth:`for_engine`, which classifies failures.
+        """
+        return entity, dict(payload)
+
+    def for_engine(
+        self, entity: str, payload: Mapping[str, Any], *, topic: str | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
+        """:meth:`complete`, as ``accord serve`` and ``accord pull`` call it.
+
+        A transient, quota or auth failure is raised: the delivery is answered 503 (the
+        channel sends it again) and a backfill stops at its checkpoint. A validation or
+        business failure (the order was deleted, the reply lacks what the API documents)
+        would fail the same way every time, so the event is handed over as received: the
+        engine cannot map it and keeps it in the dead-letter store, where it is not lost.
+        """
+        try:
+            return self.complete(entity, payload, topic=topic)
+        except ConnectorError as exc:
+            if exc.error_class.retryable or exc.error_class is ErrorClass.AUTH:
+                raise
+            log.warning(
+                "%s: %s event not completed (%s, %s); handed over as received",
+                self.channel,
+                entity,
+                exc.error_class.value,
+                exc.code,
+            )
+            return entity, dict(payload)
+
     def record_key(self, entity: str, record: Mapping[str, Any]) -> str | None:
         """A stable id for a pulled record's version (id plus last-change time), used as the
         event id when a backfill hands it to the engine. ``None`` when the record has none."""

@@ -7,6 +7,11 @@ the event to the engine through a :class:`~accord.connectors.sink.SinkWorker`:
 * a channel's liveness ping (WooCommerce's ``webhook_id=N`` when a webhook is created) answers
   **200** ``{"status": "ping"}`` and nothing reaches the engine;
 * a body the connector cannot read answers **400**; an unknown channel **404**;
+* the event is completed into the shape the channel's shipped inbound spec takes
+  (:meth:`~accord.connectors.base.Connector.for_engine`: a TikTok order fetched by the id
+  its notification names, a Shopify stock level joined with its inventory item); an event no
+  shipped spec maps is answered **200** ``{"status": "ignored"}`` and not handed over; a
+  channel that cannot be asked for the rest (transient, quota, auth) gives **503**;
 * otherwise the engine's verdict comes back as **200** ``{"status": "processed" | "duplicate"
   | ...}``. The engine deduplicates on the event id, so a channel's redelivery is answered
   ``duplicate`` and processed once;
@@ -37,8 +42,9 @@ from starlette.routing import Route
 from accord.clock import Clock, SystemClock
 from accord.errors import AccordError, AuthError, ErrorClass
 
+from .backfill import IGNORED
 from .base import Connector
-from .sink import EventSink, SinkWorker
+from .sink import EventSink, IngestResult, SinkWorker
 
 __all__ = ["create_app"]
 
@@ -46,6 +52,19 @@ log = logging.getLogger("accord.connectors.server")
 
 #: Larger bodies are refused (413): no channel sends webhooks anywhere near this size.
 MAX_BODY = 5 * 1024 * 1024
+
+
+def _finished(
+    channel: str, event_id: str, pending: set[asyncio.Future[IngestResult | None]]
+) -> Callable[[asyncio.Future[IngestResult | None]], None]:
+    def done(task: asyncio.Future[IngestResult | None]) -> None:
+        pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Already answered to the channel (or answered 202 and finished late): logged
+            # here so a late failure is never silent.
+            log.debug("%s webhook %s failed: %r", channel, event_id, task.exception())
+
+    return done
 
 
 def create_app(
@@ -64,6 +83,7 @@ def create_app(
     """
     clock = clock or SystemClock()
     worker = SinkWorker(sink, maxsize=max_backlog)
+    pending: set[asyncio.Future[IngestResult | None]] = set()  # kept alive until done
 
     async def receive(request: Request) -> Response:
         channel = request.path_params["channel"]
@@ -93,27 +113,57 @@ def create_app(
         if event.channel != channel:
             # The project's name for the channel (``shopify-eu``), not the connector's kind.
             event = dataclasses.replace(event, channel=channel)
+        # Set once the delivery is answered 202: from then on nothing may be lost, since the
+        # channel will not deliver it again.
+        acked = False
+
+        async def process() -> IngestResult | None:
+            try:
+                # In a thread: completing may call the channel (a TikTok order by id).
+                completed = await run_in_threadpool(
+                    connector.for_engine, event.entity, event.payload, topic=event.topic
+                )
+            except AccordError as exc:
+                if not acked:
+                    raise
+                log.warning("%s webhook %s not completed after it was acknowledged (%s); "
+                            "handed over as received", channel, event.event_id,
+                            exc.code)  # fmt: skip
+                completed = (event.entity, dict(event.payload))
+            if completed is None:
+                log.info("%s webhook %s (%s): no shipped mapping takes it; ignored", channel,
+                         event.event_id, event.topic)  # fmt: skip
+                return None
+            ready = dataclasses.replace(event, entity=completed[0], payload=completed[1])
+            return await asyncio.wrap_future(worker.submit(ready, received_at))
+
+        task = asyncio.ensure_future(process())
+        pending.add(task)
+        task.add_done_callback(_finished(channel, event.event_id, pending))
         try:
-            future = worker.submit(event, received_at)
+            # shield: on timeout the wait is abandoned, never the event itself
+            result = await asyncio.wait_for(asyncio.shield(task), ack_timeout)
+        except TimeoutError:
+            acked = True
+            return JSONResponse({"status": "accepted", "event_id": event.event_id}, 202)
         except queue.Full:
             log.warning("%s webhook %s: the engine is %d events behind", channel,
                         event.event_id, max_backlog)  # fmt: skip
             return JSONResponse(
                 {"error": "busy", "event_id": event.event_id}, 503, headers={"Retry-After": "30"}
             )
-        try:
-            # shield: on timeout the wait is abandoned, never the queued event itself
-            result = await asyncio.wait_for(
-                asyncio.shield(asyncio.wrap_future(future)), ack_timeout
-            )
-        except TimeoutError:
-            return JSONResponse({"status": "accepted", "event_id": event.event_id}, 202)
         except AccordError as exc:
-            status = 503 if exc.error_class in (ErrorClass.TRANSIENT, ErrorClass.QUOTA) else 500
+            status = 500
+            if exc.error_class in (ErrorClass.TRANSIENT, ErrorClass.QUOTA, ErrorClass.AUTH):
+                # The store is down, or the channel could not be asked for the rest of the
+                # event: the channel delivers it again later.
+                status = 503
             return JSONResponse({"error": exc.code, "event_id": event.event_id}, status)
         except Exception:
             log.exception("%s webhook %s: the engine failed", channel, event.event_id)
             return JSONResponse({"error": "internal", "event_id": event.event_id}, 500)
+        if result is None:
+            return JSONResponse({"status": IGNORED, "event_id": event.event_id}, 200)
         return JSONResponse({"status": str(result.status), "event_id": event.event_id}, 200)
 
     async def challenge(request: Request) -> Response:

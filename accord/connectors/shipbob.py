@@ -12,6 +12,9 @@
   ``webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">``) with the
   subscription's secret (``SHIPBOB_WEBHOOK_SECRET``, ``whsec_``-prefixed base64); deliveries
   older or newer than five minutes are refused, and ``webhook-id`` is the event id.
+* Webhook topics: every ``order.*`` topic is a shipment event, handed to the engine as a
+  ``fulfillment`` (the shipment fetched when the payload only names it); ``return.*`` and
+  ``receiving.*`` deliveries are acknowledged and ignored, as no shipped spec maps them.
   (https://www.standardwebhooks.com/, https://developer.shipbob.com/2026-01/webhooks)
 """
 
@@ -29,7 +32,7 @@ import httpx2
 
 from accord.errors import ConflictError, RequestRejectedError
 
-from .base import Connector, Page, WebhookEvent
+from .base import UNEXPECTED_SHAPE, Connector, Page, WebhookEvent
 from .webhooks import lower_headers, signature_matches
 
 __all__ = ["ShipBobConnector"]
@@ -37,8 +40,12 @@ __all__ = ["ShipBobConnector"]
 API_HOST = "https://api.shipbob.com"
 _TOLERANCE = 300  # seconds a webhook timestamp may differ from our clock
 
-# topic prefix -> entity
-_TOPIC_ENTITY = {"order": "order", "return": "return", "receiving": "receiving"}
+# topic prefix -> entity. Every ``order.*`` topic (``order.shipped``,
+# ``order.shipment.delivered`` ...) is about a shipment: ``mappings/shipbob/
+# fulfillment.inbound.yaml`` maps it, and ShipBob ships no inbound order spec.
+_TOPIC_ENTITY = {"order": "fulfillment", "return": "return", "receiving": "receiving"}
+# Entities whose webhooks no shipped ShipBob spec maps: acknowledged, not handed over.
+_UNMAPPED = frozenset({"return", "receiving"})
 
 
 class ShipBobConnector(Connector):
@@ -121,6 +128,51 @@ class ShipBobConnector(Connector):
         if not isinstance(reply.data, dict):
             raise self.malformed_reply(reply, "get order", "not a JSON object")
         return reply.data
+
+    def shipment(self, order_id: str, shipment_id: str) -> dict[str, Any]:
+        """``GET order/{order_id}/shipment/{shipment_id}``: what the fulfillment spec maps."""
+        for what, value in (("order", order_id), ("shipment", shipment_id)):
+            if not value.isascii() or not value.isdigit():
+                raise self.rejected(f"get shipment: {what} id {value!r} is not a ShipBob id")
+        operation = "get shipment"
+        reply = self.call(
+            "GET", f"{self.base_url}/order/{order_id}/shipment/{shipment_id}", operation=operation
+        )
+        if not isinstance(reply.data, dict):
+            raise self.malformed_reply(reply, operation, "not a JSON object")
+        return reply.data
+
+    def complete(
+        self, entity: str, payload: Mapping[str, Any], *, topic: str | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Shipment webhooks become the shipment ``mappings/shipbob/fulfillment.inbound.yaml``
+        maps: one that names ``order_id`` and ``shipment_id`` is fetched; a shipment (``id``
+        and ``order_id``) is handed over as it is; an order with exactly one shipment hands
+        over that shipment (several cannot be one event: it is refused, and so kept as a dead
+        letter). Return and receiving webhooks have no shipped spec and are ignored."""
+        if entity in _UNMAPPED and topic is not None:
+            return None
+        if entity != "fulfillment":
+            return entity, dict(payload)
+        order_id, shipment_id = payload.get("order_id"), payload.get("shipment_id")
+        if order_id is not None and shipment_id is not None:
+            return entity, self.shipment(str(order_id), str(shipment_id))
+        if order_id is not None and payload.get("id") is not None:
+            return entity, dict(payload)
+        shipments = payload.get("shipments")
+        if isinstance(shipments, list):
+            found = [s for s in shipments if isinstance(s, Mapping)]
+            if len(found) != 1:
+                raise self.rejected(
+                    f"{topic or entity}: an order with {len(found)} shipments is not one"
+                    " shipment event",
+                    code=UNEXPECTED_SHAPE,
+                )
+            shipment = dict(found[0])
+            shipment.setdefault("order_id", payload.get("id"))
+            shipment.setdefault("reference_id", payload.get("reference_id"))
+            return entity, shipment
+        raise self.malformed_webhook(f"{topic or entity}: neither a shipment nor an order")
 
     def create(
         self, entity: str, record: Mapping[str, Any], *, idempotency_key: str

@@ -11,6 +11,9 @@
   from the restore rate (https://shopify.dev/docs/api/usage/limits).
 * Idempotency: inventory adjustments and refunds go through GraphQL mutations carrying
   ``@idempotent(key: ...)`` (supported from 2026-01, required from 2026-04).
+* Completing events: an inventory level (webhook or listing) is handed to the engine with
+  its inventory item, ``{"level", "item"}``, fetched and cached, since the SKU lives on
+  the item (:meth:`ShopifyConnector.complete`).
 * Webhooks: base64 HMAC-SHA256 of the raw body with ``SHOPIFY_WEBHOOK_SECRET``, compared in
   constant time against ``X-Shopify-Hmac-Sha256``; ``X-Shopify-Webhook-Id`` is the event id.
 * Version: requests go to ``/admin/api/{api_version}/``; the version Shopify actually served
@@ -23,8 +26,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx2
@@ -54,7 +58,8 @@ _REST: dict[str, tuple[str, str]] = {
     "inventory_level": ("inventory_levels", "inventory_level"),
 }
 
-# webhook topic prefix -> entity
+_ITEM_CACHE_SIZE = 10_000  # inventory items kept for stock levels
+
 # webhook topic prefix -> entity (the names of mappings/shopify/<entity>.inbound.yaml)
 _TOPIC_ENTITY = {
     "orders": "order",
@@ -127,6 +132,7 @@ class ShopifyConnector(Connector):
         clock: Clock | None = None,
         sleep: Sleep | None = None,
         api_version: str | None = None,
+        item_cache_ttl: timedelta = timedelta(hours=1),
     ) -> None:
         super().__init__(client, secrets=secrets, retry=retry, clock=clock, sleep=sleep)
         self.pinned_version: str = api_version or self.api_version or ""
@@ -134,6 +140,10 @@ class ShopifyConnector(Connector):
         self.served_api_version: str | None = None
         self.rest_bucket = LeakyBucket(capacity=40, leak_rate=2, clock=self.clock)
         self.graphql_bucket = LeakyBucket(capacity=2000, leak_rate=100, clock=self.clock)
+        #: How long a fetched inventory item (the SKU of a stock level) is reused.
+        self.item_cache_ttl = item_cache_ttl
+        self._items: dict[str, tuple[datetime, dict[str, Any]]] = {}
+        self._items_lock = threading.Lock()
 
     @property
     def base_url(self) -> str:
@@ -477,6 +487,45 @@ class ShopifyConnector(Connector):
             payload=payload,
             api_version=h.get("x-shopify-api-version"),
         )
+
+    # -- completing events ----------------------------------------------------------------
+
+    def complete(
+        self, entity: str, payload: Mapping[str, Any], *, topic: str | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
+        """An inventory level becomes ``{"level", "item"}``, the inputs of
+        ``mappings/shopify/inventory_level.inbound.yaml``: Shopify never puts the SKU on a
+        level, so the level's inventory item is fetched (and cached). Other entities are
+        handed over as they are."""
+        if entity != "inventory_level" or ("level" in payload and "item" in payload):
+            return entity, dict(payload)
+        wrapped = payload.get("inventory_level")
+        level = dict(wrapped) if isinstance(wrapped, Mapping) else dict(payload)
+        item_id = level.get("inventory_item_id")
+        if item_id is None or isinstance(item_id, bool) or str(item_id).strip() == "":
+            # Nothing to join on: the spec refuses it, and the engine keeps it as a dead letter.
+            return entity, {"level": level, "item": {}}
+        return entity, {"level": level, "item": self.inventory_item(str(item_id))}
+
+    def inventory_item(self, id: str) -> dict[str, Any]:
+        """``GET inventory_items/{id}.json``, cached for :attr:`item_cache_ttl` (a burst of
+        stock updates touches the same few items, and an item's SKU rarely changes)."""
+        now = self.clock.now()
+        with self._items_lock:  # webhook completions run on several threads
+            cached = self._items.get(id)
+        if cached is not None and now - cached[0] < self.item_cache_ttl:
+            return cached[1]
+        operation = "get inventory_item"
+        reply = self.call("GET", f"{self.base_url}/inventory_items/{id}.json", operation=operation)
+        item = reply.data.get("inventory_item") if isinstance(reply.data, dict) else None
+        if not isinstance(item, dict):
+            raise self.malformed_reply(reply, operation, "no 'inventory_item' object")
+        with self._items_lock:
+            self._items.pop(id, None)
+            if len(self._items) >= _ITEM_CACHE_SIZE:
+                self._items.pop(next(iter(self._items)))  # the oldest entry
+            self._items[id] = (now, item)
+        return item
 
     def record_key(self, entity: str, record: Mapping[str, Any]) -> str | None:
         if entity == "inventory_level":

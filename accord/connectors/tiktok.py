@@ -21,6 +21,8 @@
   (``POST /product/202309/products/{product_id}/inventory/update``). It sets absolute
   quantities, so a retry leaves the same state; TikTok Shop takes no idempotency key.
   TikTok offers no create worth idempotent emulation here (orders are created by buyers).
+* Completing events: an order notification carries only the order id, so the order is
+  fetched with :meth:`TikTokShopConnector.get` before the engine gets it.
 * Webhooks: the ``Authorization`` header is the hex HMAC-SHA256, keyed with the app secret,
   of the app key followed by the raw body; ``tts_notification_id`` is the event id.
 """
@@ -238,6 +240,21 @@ class TikTokShopConnector(Connector):
             if isinstance(order, dict) and str(order.get("id")) == id:
                 return order
         raise self.rejected(f"get order: TikTok Shop has no order {id}", code=NOT_FOUND)
+
+    def complete(
+        self, entity: str, payload: Mapping[str, Any], *, topic: str | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
+        """An order notification (``{"type", "tts_notification_id", "data": {"order_id",
+        ...}}``) becomes the order itself, fetched by :meth:`get`: the notification says only
+        that the order changed, and ``mappings/tiktok/order.inbound.yaml`` maps the order.
+        Orders from a search, and other entities, are handed over as they are."""
+        data = payload.get("data")
+        if entity != "order" or "tts_notification_id" not in payload:
+            return entity, dict(payload)
+        order_id = data.get("order_id") if isinstance(data, Mapping) else None
+        if order_id is None or isinstance(order_id, bool) or not str(order_id).strip():
+            raise self.malformed_webhook("an order notification without data.order_id")
+        return entity, self.get("order", str(order_id))
 
     def update(
         self, entity: str, id: str, record: Mapping[str, Any], *, idempotency_key: str

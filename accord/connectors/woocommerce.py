@@ -7,6 +7,9 @@
   docs allow. (https://woocommerce.github.io/woocommerce-rest-api-docs/#authentication)
 * Pagination: ``page``/``per_page`` with ``X-WP-TotalPages``; the cursor is the page number.
   Lists are ordered by id so pages stay stable while records change underneath.
+* Completing events: a product (webhook or listing) is handed to the engine with its
+  variations and the store's general settings, ``{"product", "variations", "settings"}``
+  (:meth:`WooCommerceConnector.complete`); the settings need a key allowed to read them.
 * Incremental pulls use ``modified_after`` with ``dates_are_gmt=true``.
 * Webhooks: ``X-WC-Webhook-Signature`` is the base64 HMAC-SHA256 of the raw body with the
   webhook's secret (``WOOCOMMERCE_WEBHOOK_SECRET``), compared in constant time. The event id
@@ -66,6 +69,7 @@ class WooCommerceConnector(Connector):
         query_auth: bool = False,
         create_lookback: timedelta = timedelta(days=7),
         lookup_pages: int = 3,
+        settings_ttl: timedelta = timedelta(hours=1),
     ) -> None:
         super().__init__(client, secrets=secrets, retry=retry, clock=clock, sleep=sleep)
         self.query_auth = query_auth
@@ -73,6 +77,9 @@ class WooCommerceConnector(Connector):
         self.create_lookback = create_lookback
         #: Pages of 100 a create's lookup reads at most before concluding nothing was made.
         self.lookup_pages = lookup_pages
+        #: How long the store's general settings (its currency) are reused.
+        self.settings_ttl = settings_ttl
+        self._settings: tuple[datetime, list[dict[str, Any]]] | None = None
 
     @property
     def base_url(self) -> str:
@@ -142,6 +149,62 @@ class WooCommerceConnector(Connector):
         if not isinstance(reply.data, dict):
             raise self.malformed_reply(reply, f"get {entity}", "not a JSON object")
         return reply.data
+
+    def complete(
+        self, entity: str, payload: Mapping[str, Any], *, topic: str | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
+        """A product becomes ``{"product", "variations", "settings"}``, the inputs of
+        ``mappings/woocommerce/product.inbound.yaml``: its variations are fetched (none for
+        a product that has none listed) and the store's general settings (which hold the
+        currency: product prices carry none) are fetched and cached. Other entities are
+        handed over as they are."""
+        if entity != "product" or "product" in payload:
+            return entity, dict(payload)
+        product = dict(payload)
+        listed = product.get("variations")
+        variations = (
+            self.variations(str(product.get("id", "")))
+            if isinstance(listed, list) and listed
+            else []
+        )
+        return entity, {"product": product, "variations": variations, "settings": self.settings()}
+
+    def variations(self, product_id: str) -> list[dict[str, Any]]:
+        """Every variation of a variable product (``GET products/{id}/variations``, paged)."""
+        if not product_id.isascii() or not product_id.isdigit():
+            raise self.rejected(f"product id {product_id!r} is not a WooCommerce id")
+        operation = "list product variations"
+        out: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            reply = self.call(
+                "GET",
+                f"{self.base_url}/products/{product_id}/variations",
+                params={"page": page, "per_page": 100, "orderby": "id", "order": "asc"},
+                operation=operation,
+            )
+            if not isinstance(reply.data, list):
+                raise self.malformed_reply(reply, operation, "not a JSON list")
+            out.extend(v for v in reply.data if isinstance(v, dict))
+            total = reply.headers.get("x-wp-totalpages", "1")
+            if not reply.data or not total.isascii() or not total.isdigit() or page >= int(total):
+                return out
+            page += 1
+
+    def settings(self) -> list[dict[str, Any]]:
+        """The store's general settings (``GET settings/general``: the currency, among
+        others), cached for :attr:`settings_ttl`."""
+        now = self.clock.now()
+        cached = self._settings
+        if cached is not None and now - cached[0] < self.settings_ttl:
+            return cached[1]
+        operation = "get settings"
+        reply = self.call("GET", f"{self.base_url}/settings/general", operation=operation)
+        if not isinstance(reply.data, list):
+            raise self.malformed_reply(reply, operation, "not a JSON list")
+        settings = [s for s in reply.data if isinstance(s, dict)]
+        self._settings = (now, settings)
+        return settings
 
     def update(
         self, entity: str, id: str, record: Mapping[str, Any], *, idempotency_key: str

@@ -527,7 +527,11 @@ def test_shipbob_webhook_standard_signature(make, clock):
         "x-webhook-topic": "order.shipped",
     }
     event = shipbob.verify_webhook(headers, body)
-    assert (event.entity, event.event_id, event.topic) == ("order", "msg_2b4c", "order.shipped")
+    assert (event.entity, event.event_id, event.topic) == (
+        "fulfillment",
+        "msg_2b4c",
+        "order.shipped",
+    )
     stale = {**headers, "webhook-timestamp": str(stamp - 600)}
     stale["webhook-signature"] = standard_signature("msg_2b4c", stamp - 600, body)
     with pytest.raises(AuthError):
