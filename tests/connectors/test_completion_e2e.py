@@ -41,6 +41,7 @@ from accord.connectors.server import create_app
 from accord.connectors.tiktok import tiktok_sign
 from accord.connectors.webhooks import hmac_sha256_base64, hmac_sha256_hex
 from accord.engine.runtime import Engine
+from accord.errors import TransientError
 
 PROJECT = """\
 project: completion
@@ -463,3 +464,22 @@ def test_shipbob_return_topics_are_acknowledged_not_handed_to_a_missing_spec(ser
     assert reply.status_code == 200
     assert reply.json() == {"status": "ignored", "event_id": "msg_c3"}
     assert sink.results == []
+
+
+def test_a_pull_whose_item_fetch_fails_stops_before_its_checkpoint(connectors, engine, fake):
+    sink = Recording(engine)
+    checkpoints = MemoryCheckpoints()
+    fake.fail[f"{SHOPIFY}/inventory_items/43120017002.json"] = [
+        httpx2.Response(503, text="down"),
+        httpx2.Response(503, text="down"),
+    ]
+    args: dict[str, Any] = {"since": None, "checkpoints": checkpoints, "channel": "shopify"}
+    with pytest.raises(TransientError):
+        backfill(connectors["shopify"], "inventory_level", sink, **args)
+    assert checkpoints.saved == {}  # the page is fetched again on the next run
+    assert sink.results == []
+    report = backfill(connectors["shopify"], "inventory_level", sink, **args)
+    assert report.finished
+    assert report.items == 1
+    assert "dead_lettered" not in report.statuses
+    assert sink.results[0].record["sku"] == "MUG-STONE-12"
