@@ -349,3 +349,47 @@ def test_ebay_quantity_update_from_a_shopify_level_validates(sample: Path, corpu
         "sku": level["sku"],
         "shipToLocationAvailability": {"quantity": level["available"]},
     }
+
+
+#: Corpus products mapped inbound, then published to eBay one variant at a time.
+PRODUCTS = [
+    "shopify/products/rest-2024-04.product.get-product-with-variants.response.json",
+    "shopify/products/rest-2024-04.product.create-product-with-variants.response.json",
+    "shopify/products/rest.product.json",
+]
+
+
+def _per_variant(product: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """The product narrowed to each of its variants, as the inventory item spec takes it."""
+    for variant in product.get("variants") or []:
+        yield variant, {**product, "variants": [variant]}
+
+
+@pytest.mark.parametrize("file", PRODUCTS, ids=lambda v: Path(v).name)
+def test_ebay_inventory_item_from_a_shopify_product_validates(file: str, corpus: Path) -> None:
+    check = validator(corpus, "ebay/schemas/sell_inventory_v1_oas3.json", "InventoryItem")
+    product = canonical("shopify/product.inbound.yaml", read_json(corpus / file))
+    narrowed = list(_per_variant(product))
+    assert narrowed, file
+    for variant, record in narrowed:
+        body = wire_form(compiled("ebay/inventory_item.outbound.yaml").apply(record))
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in check.iter_errors(body)]
+        assert errors == [], (file, variant.get("sku"))
+        assert body["product"]["title"] == product["title"]
+        assert body["product"].get("brand") == product.get("vendor")
+        assert body["condition"] == "NEW"
+        weight = variant.get("weight")
+        if weight is not None:
+            assert body["packageWeightAndSize"]["weight"]["value"] == weight["value"]
+            unit = {"g": "GRAM", "kg": "KILOGRAM", "oz": "OUNCE", "lb": "POUND"}[weight["unit"]]
+            assert body["packageWeightAndSize"]["weight"]["unit"] == unit
+        urls = body["product"].get("imageUrls", [])
+        assert len(urls) == len(set(urls))
+        assert set(urls) <= {m["url"] for m in product.get("media") or []}
+
+
+def test_the_ebay_inventory_item_check_catches_a_bad_body(corpus: Path) -> None:
+    check = validator(corpus, "ebay/schemas/sell_inventory_v1_oas3.json", "InventoryItem")
+    bad = {"product": {"title": 12, "imageUrls": "https://x/a.jpg"},
+           "packageWeightAndSize": {"weight": {"value": "heavy"}}}  # fmt: skip
+    assert len(list(check.iter_errors(bad))) == 3
