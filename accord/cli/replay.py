@@ -291,6 +291,10 @@ def _record(
         return
     if outcome.record is not None:
         sink.write("records.ndjson", {**head, "status": outcome.status, "record": outcome.record})
+    if outcome.status != "processed":
+        # A duplicate or stale event changed nothing: its decisions and outbound payloads
+        # are the first delivery's, already written, and a destination must not get them twice.
+        return
     for name, decision in outcome.decisions.items():
         data = decision.to_dict() if callable(getattr(decision, "to_dict", None)) else decision
         for kind in _outcome_kinds(data):

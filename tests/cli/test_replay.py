@@ -272,6 +272,10 @@ def test_the_readme_main_job_replays_the_bundled_samples(tmp_path: Path) -> None
         r["record_id"] for r in records if r["channel"] == "shopify" and r["entity"] == "order"
     }
     assert {s["record_id"] for s in sales_orders} == shopify_orders
+    # ... exactly once: the redelivered order 1042 sends nothing a second time.
+    assert len(sales_orders) == len(shopify_orders)
+    shipbob = _ndjson(out / "outbound" / "shipbob.order.ndjson")
+    assert sorted(s["record_id"] for s in shipbob) == sorted(shopify_orders)
     assert len(shopify_orders) == samples["shopify.order"] - 1
     printed = _section(text, "outbound payloads")
     assert printed == summary["outbound"]
