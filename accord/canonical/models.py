@@ -334,6 +334,17 @@ class Weight(BaseModel):
     """``g``, ``kg``, ``oz`` or ``lb``."""
 
 
+class CurrencyPrice(BaseModel):
+    """A variant's price in one currency, with its struck-through "was" price if any."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+    price: Money
+    """The price shoppers pay in this currency."""
+    compare_at_price: Money | None = None
+    """The "was" price in the same currency."""
+
+
 class ProductOption(BaseModel):
     """An option axis of a product (``Color`` with values ``Red``, ``Green``)."""
 
@@ -679,6 +690,9 @@ class Variant(CanonicalModel):
     price: Money | None = None
     compare_at_price: Money | None = None
     """The "was" price shown struck through."""
+    prices: list[CurrencyPrice] = Field(default_factory=list)
+    """The price in every currency the variant is sold in (Shopify's presentment prices), one
+    entry per currency; ``price`` is the one in the shop's own currency."""
     weight: Weight | None = None
     status: ProductStatus | None = None
     requires_shipping: bool | None = Field(default=None, strict=True)
@@ -686,6 +700,34 @@ class Variant(CanonicalModel):
     position: Quantity | None = None
     created_at: Timestamp | None = None
     updated_at: Timestamp | None = None
+
+    def invariant_diagnostics(self) -> list[Diagnostic]:
+        """``CAN022`` for a "was" price in another currency than its price, ``CAN099`` for a
+        currency listed twice in ``prices``.
+
+        >>> v = Variant.model_construct(prices=[
+        ...     CurrencyPrice(price=Money("10.00", "USD"), compare_at_price=Money("12.00", "EUR")),
+        ...     CurrencyPrice(price=Money("11.00", "USD"))])
+        >>> [d.code for d in v.invariant_diagnostics()]
+        ['CAN022', 'CAN099']
+        """
+        found: list[Diagnostic] = []
+        seen: set[str] = set()
+        for i, entry in enumerate(self.prices):
+            currency = entry.price.currency
+            was = entry.compare_at_price
+            if was is not None and was.currency != currency:
+                found.append(_diag("CAN022", f"prices[{i}].compare_at_price",
+                                   f"{was} is not in the price's currency {currency}"))  # fmt: skip
+            if currency in seen:
+                found.append(_diag("CAN099", f"prices[{i}].price",
+                                   f"a second price in {currency}"))  # fmt: skip
+            seen.add(currency)
+        return found
+
+    @model_validator(mode="after")
+    def _check_invariants(self, info: ValidationInfo) -> Self:
+        return self._raise_invariants(info)
 
 
 class Product(CanonicalModel):

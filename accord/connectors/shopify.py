@@ -13,7 +13,9 @@
   ``@idempotent(key: ...)`` (supported from 2026-01, required from 2026-04).
 * Completing events: an inventory level (webhook or listing) is handed to the engine with
   its inventory item, ``{"level", "item"}``, fetched and cached, since the SKU lives on
-  the item (:meth:`ShopifyConnector.complete`).
+  the item; a product with the shop, ``{"product", "shop"}``, fetched and cached, since
+  variant prices are in the shop's currency, which only the shop names
+  (:meth:`ShopifyConnector.complete`).
 * Webhooks: base64 HMAC-SHA256 of the raw body with ``SHOPIFY_WEBHOOK_SECRET``, compared in
   constant time against ``X-Shopify-Hmac-Sha256``; ``X-Shopify-Webhook-Id`` is the event id.
 * Version: requests go to ``/admin/api/{api_version}/``; the version Shopify actually served
@@ -144,6 +146,7 @@ class ShopifyConnector(Connector):
         self.item_cache_ttl = item_cache_ttl
         self._items: dict[str, tuple[datetime, dict[str, Any]]] = {}
         self._items_lock = threading.Lock()
+        self._shop: tuple[datetime, dict[str, Any]] | None = None
 
     @property
     def base_url(self) -> str:
@@ -495,8 +498,14 @@ class ShopifyConnector(Connector):
     ) -> tuple[str, dict[str, Any]] | None:
         """An inventory level becomes ``{"level", "item"}``, the inputs of
         ``mappings/shopify/inventory_level.inbound.yaml``: Shopify never puts the SKU on a
-        level, so the level's inventory item is fetched (and cached). Other entities are
-        handed over as they are."""
+        level, so the level's inventory item is fetched (and cached). A product becomes
+        ``{"product", "shop"}``, the inputs of ``mappings/shopify/product.inbound.yaml``:
+        variant prices are in the shop's currency, so the shop is fetched (and cached).
+        Other entities are handed over as they are."""
+        if entity == "product" and not ("product" in payload and "shop" in payload):
+            wrapped = payload.get("product")
+            product = dict(wrapped) if isinstance(wrapped, Mapping) else dict(payload)
+            return entity, {"product": product, "shop": self.shop()}
         if entity != "inventory_level" or ("level" in payload and "item" in payload):
             return entity, dict(payload)
         wrapped = payload.get("inventory_level")
@@ -506,6 +515,23 @@ class ShopifyConnector(Connector):
             # Nothing to join on: the spec refuses it, and the engine keeps it as a dead letter.
             return entity, {"level": level, "item": {}}
         return entity, {"level": level, "item": self.inventory_item(str(item_id))}
+
+    def shop(self) -> dict[str, Any]:
+        """``GET shop.json``, cached for :attr:`item_cache_ttl` (every product event needs
+        the shop's currency, which changes next to never)."""
+        now = self.clock.now()
+        with self._items_lock:
+            cached = self._shop
+        if cached is not None and now - cached[0] < self.item_cache_ttl:
+            return cached[1]
+        operation = "get shop"
+        reply = self.call("GET", f"{self.base_url}/shop.json", operation=operation)
+        shop = reply.data.get("shop") if isinstance(reply.data, dict) else None
+        if not isinstance(shop, dict):
+            raise self.malformed_reply(reply, operation, "no 'shop' object")
+        with self._items_lock:
+            self._shop = (now, shop)
+        return shop
 
     def inventory_item(self, id: str) -> dict[str, Any]:
         """``GET inventory_items/{id}.json``, cached for :attr:`item_cache_ttl` (a burst of

@@ -102,3 +102,33 @@ def test_benchmark_payload_maps_cleanly() -> None:
         "IPOD2008RED",
         "IPOD2008BLACK",
     ]
+
+
+SHOPIFY_PRODUCTS = [
+    "shopify/products/rest-2024-04.product.get-product-with-variants.response.json",
+    "shopify/products/rest-2024-04.product.create-product-with-variants.response.json",
+]
+
+
+@pytest.mark.parametrize("file", SHOPIFY_PRODUCTS, ids=lambda f: Path(f).name)
+def test_shopify_presentment_prices_keep_their_currencies(file: str, corpus: Path) -> None:
+    """Every presentment price becomes a price in its own currency; the variant price is in
+    the shop's currency, from the shop input and never from the first presentment price."""
+    raw = read_json(corpus / file)
+    spec = compiled("shopify/product.inbound.yaml")
+    without_shop = spec.apply({"product": raw})
+    validate_record("product", without_shop)
+    sent = raw["product"]["variants"]
+    assert sent
+    assert all(v.get("presentment_prices") for v in sent)
+    for variant, mapped in zip(sent, without_shop["variants"], strict=True):
+        assert [(p["price"]["amount"], p["price"]["currency"]) for p in mapped["prices"]] == [
+            (Decimal(p["price"]["amount"]), p["price"]["currency_code"])
+            for p in variant["presentment_prices"]
+        ]
+        assert "price" not in mapped  # no shop input: not guessed from presentment_prices[0]
+    # A shop selling in CAD: the price is CAD even though every presentment price is USD.
+    with_shop = spec.apply({"product": raw, "shop": {"shop": {"currency": "cad"}}})
+    validate_record("product", with_shop)
+    for variant, mapped in zip(sent, with_shop["variants"], strict=True):
+        assert mapped["price"] == {"amount": Decimal(variant["price"]), "currency": "CAD"}

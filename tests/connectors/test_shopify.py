@@ -715,3 +715,51 @@ def test_garbage_throttle_status_is_ignored_not_a_crash(make_shop):
 
     assert make_shop(handler).graphql("{ ok }") == {"ok": True}
     assert len(calls) == 2
+
+
+# -- completing product events with the shop ---------------------------------------------------
+
+
+def test_a_product_is_completed_with_the_cached_shop_and_maps_in_its_currency(make_shop, clock):
+    from datetime import timedelta
+
+    from accord.engine.mapping import MappingCatalog
+    from accord.resources import mappings_dir
+
+    calls: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        calls.append(request.url.path)
+        assert request.url.path == "/admin/api/2026-01/shop.json"
+        return httpx2.Response(200, json={"shop": {"id": 548380009, "currency": "CAD"}})
+
+    shop = make_shop(handler, item_cache_ttl=timedelta(minutes=10))
+    product = {"id": 632910392, "title": "IPod Nano", "variants": [
+        {"id": 808950810, "sku": "IPOD2008PINK", "price": "199.00",
+         "presentment_prices": [{"price": {"amount": "149.00", "currency_code": "USD"},
+                                 "compare_at_price": None}]}]}  # fmt: skip
+    entity, payload = shop.complete("product", product, topic="products/update")
+    shop_object = {"id": 548380009, "currency": "CAD"}
+    assert (entity, payload) == ("product", {"product": product, "shop": shop_object})
+    # The REST wrapper is unwrapped, and the shop comes from the cache until it expires.
+    assert shop.complete("product", {"product": product})[1]["product"] == product
+    assert calls == ["/admin/api/2026-01/shop.json"]
+    clock.advance(timedelta(minutes=11))
+    shop.complete("product", product)
+    assert len(calls) == 2
+    # An already completed payload is handed over as it is.
+    assert shop.complete("product", payload) == ("product", payload)
+
+    spec = MappingCatalog([mappings_dir()]).find("shopify", "product", "inbound")
+    (variant,) = spec.apply(payload)["variants"]
+    assert variant["price"] == {"amount": Decimal("199.00"), "currency": "CAD"}
+    assert variant["prices"] == [{"price": {"amount": Decimal("149.00"), "currency": "USD"}}]
+
+
+def test_a_shop_reply_without_the_shop_is_a_validation_error(make_shop):
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json={"errors": "Not Found"})
+
+    with pytest.raises(RequestRejectedError) as info:
+        make_shop(handler).complete("product", {"id": 1, "title": "x", "variants": []})
+    assert info.value.code == "CONN017"
