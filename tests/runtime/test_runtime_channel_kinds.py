@@ -71,3 +71,36 @@ def test_orders_from_the_kind_are_mapped_and_stored(project: Path, channel: str,
         with engine.store.transaction() as tx:
             audit = tx.audit(result.record_id)
     assert [(e.action, e.mapping_id) for e in audit] == [("created", f"{kind}.order.inbound")]
+
+
+def test_a_notification_is_stored_as_the_entity_its_spec_produces(tmp_path: Path) -> None:
+    """The MFN quantity notification's spec targets inventory_level: the record is stored,
+    deduplicated and audited as an inventory level, not as a 'notification' record."""
+    project = tmp_path / "accord.yaml"
+    project.write_text(
+        PROJECT.format(store=json.dumps(f"sqlite:///{tmp_path / 'a.db'}")).replace(
+            "  - name: order_events\n",
+            "  - name: stock_events\n"
+            "    from: {channel: amz_events, entity: listings_item_mfn_quantity_change}\n"
+            "  - name: order_events\n",
+        )
+    )
+    cases = YAML(typ="safe").load(
+        ROOT / "mappings" / "amazon_notifications"
+        / "listings_item_mfn_quantity_change.inbound.cases.yaml"
+    )  # fmt: skip
+    payload = cases["cases"][0]["given"]
+    with Engine.from_project(project) as engine:
+        result = engine.ingest("amz_events", "listings_item_mfn_quantity_change",
+                               json.dumps(payload), event_id="n-1")  # fmt: skip
+        assert result.status == "processed", result.diagnostics
+        assert result.record is not None
+        assert (result.record["sku"], result.record["available"]) == ("MUG-STONE-12", 11)
+        with engine.store.transaction() as tx:
+            stored = tx.get_record("inventory_level", result.record_id)
+            audit = tx.audit(result.record_id)
+        again = engine.ingest("amz_events", "listings_item_mfn_quantity_change",
+                              json.dumps(payload), event_id="n-1")  # fmt: skip
+    assert stored is not None
+    assert [(e.action, e.entity) for e in audit][:1] == [("created", "inventory_level")]
+    assert again.status == "duplicate"

@@ -600,6 +600,11 @@ class CompiledMapping:
     def version(self) -> int:
         return self.spec.version
 
+    @property
+    def entity(self) -> str:
+        """The canonical entity: what an inbound mapping produces, an outbound one reads."""
+        return self.spec.entity
+
     def __repr__(self) -> str:
         return f"<CompiledMapping {self.spec.id} v{self.spec.version}>"
 

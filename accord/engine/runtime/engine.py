@@ -624,7 +624,9 @@ class Engine:
             if isinstance(mapping, AccordError):
                 raise _Failure(mapping)
             p.mapping = mapping
-            p.target = str(getattr(mapping, "target", None) or ev.entity)
+            # The record's type is the spec's canonical entity: a notification spec (entity
+            # listings_item_mfn_quantity_change) produces an inventory_level record.
+            p.target = str(getattr(mapping, "entity", None) or ev.entity)
             try:
                 record = mapping.apply(payload)
                 if not isinstance(record, dict):
