@@ -70,3 +70,18 @@ def test_relative_links_resolve(path: Path) -> None:
         and not (path.parent / target).exists()
     ]
     assert broken == [], f"{path.relative_to(ROOT)} links to missing files: {broken}"
+
+
+def test_test_module_basenames_are_unique() -> None:
+    """Test folders other than tests/runtime are not packages, so pytest imports their modules
+    by basename: two files with one name stop the whole suite at collection."""
+    tests = ROOT / "tests"
+    seen: dict[str, Path] = {}
+    clashes = []
+    for path in sorted(tests.rglob("test_*.py")):
+        if (path.parent / "__init__.py").exists() or "fixtures" in path.parts:
+            continue
+        if path.name in seen:
+            clashes.append((seen[path.name].relative_to(ROOT), path.relative_to(ROOT)))
+        seen[path.name] = path
+    assert clashes == []
