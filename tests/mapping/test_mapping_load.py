@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -295,3 +296,20 @@ def test_absurdly_deep_spec_data_is_a_spec_error() -> None:
     with pytest.raises(SpecError) as caught:
         MappingSpec.from_dict({**data, "fields": fields})
     assert caught.value.code == "MAP002"
+
+
+def test_the_nesting_limit_does_not_depend_on_the_recursion_limit() -> None:
+    fields: dict[str, Any] = {"x": {"from": "x"}}
+    for _ in range(65):
+        fields = {"o": {"fields": fields}}
+    data = {"mapping": "m", "channel": "c", "direction": "inbound", "source": "s", "target": "t"}
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)  # as a test runner or a host may have raised it
+    try:
+        with pytest.raises(SpecError) as caught:
+            MappingSpec.from_dict({**data, "fields": fields})
+    finally:
+        sys.setrecursionlimit(limit)
+    assert [(d.code, d.message) for d in caught.value.diagnostics] == [
+        ("MAP002", "the spec nests fields: more than 64 levels deep")
+    ]

@@ -58,6 +58,9 @@ __all__ = [
     "spec_from_yaml",
 ]
 
+#: Deepest `fields:` nesting a spec may have (real payloads need a handful of levels).
+MAX_NESTING = 64
+
 HEADER_KEYS: Final = frozenset(
     {
         "mapping",
@@ -782,6 +785,11 @@ class _SpecBuilder:
     def fields(self, doc: _Doc, data: Any, at: tuple[str | int, ...]) -> tuple[FieldRule, ...]:
         if not isinstance(data, dict):
             self.error(doc, "MAP002", "`fields:` maps target fields to rules", _ptr(*at))
+            return ()
+        if at.count("fields") > MAX_NESTING:  # found the same way whatever the recursion limit
+            self.error(
+                doc, "MAP002", f"the spec nests fields: more than {MAX_NESTING} levels deep", ""
+            )
             return ()
         out = []
         for target, body in data.items():
