@@ -39,6 +39,7 @@ COMMANDS: tuple[str, ...] = (
     "ownership",
     "run",
     "dlq",
+    "outbox",
     "audit",
     "reconcile",
     "serve",

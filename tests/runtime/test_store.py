@@ -331,8 +331,9 @@ def test_an_old_database_is_upgraded_in_place(fresh_store_url: str) -> None:
             tx.execute("INSERT INTO accord_schema_migrations VALUES (1, 'v1', ?)", (NOW,))
             tx.set_captured("o1", Decimal("1.00"), "USD", NOW)
         assert s.schema_version() == 1
-        assert s.migrate(NOW) == [2]
+        assert s.migrate(NOW) == [2, 3]
         with s.transaction() as tx:
+            assert tx.outbox(None) == []  # the outbox table exists, empty
             assert tx.add_refund("r1", "o1", Decimal("1.00"), "USD", False, NOW, "k-1")
             assert tx.refunds("o1")[0].idempotency_key == "k-1"
             assert tx.captured("o1") == (Decimal("1.00"), "USD")  # data kept

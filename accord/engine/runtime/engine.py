@@ -41,7 +41,16 @@ from accord.clock import Clock, SystemClock
 from accord.diagnostics import Diagnostic, Severity
 from accord.engine.runtime import _json, ledger
 from accord.engine.runtime.config import FlowConfig, Project, load_project
-from accord.engine.runtime.store import AuditEntry, Store, Tx, iso, open_store
+from accord.engine.runtime.outbox import OUTBOX_EVENT_PREFIX, outbox_key
+from accord.engine.runtime.store import (
+    AuditEntry,
+    DeadLetter,
+    OutboxRow,
+    Store,
+    Tx,
+    iso,
+    open_store,
+)
 from accord.errors import AccordError, ErrorClass, StoreError
 
 __all__ = ["Engine", "Event", "Result"]
@@ -52,6 +61,7 @@ DUPLICATE = "duplicate"
 STALE = "stale"
 DEAD_LETTERED = "dead_lettered"
 QUARANTINED = "quarantined"
+REQUEUED = "requeued"  # a dead outbox payload put back for delivery by ``accord dlq retry``
 
 
 class MappingLike(Protocol):
@@ -115,7 +125,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.status in (PROCESSED, DUPLICATE, STALE)
+        return self.status in (PROCESSED, DUPLICATE, STALE, REQUEUED)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (amounts as strings, times ISO-8601 ``Z``)."""
@@ -491,6 +501,8 @@ class Engine:
             dl = tx.dead_letter(dlq_id)
         if dl is None:
             raise StoreError(diagnostics=[_diag("STORE030", f"no dead letter {dlq_id}")])
+        if dl.event_key.startswith(OUTBOX_EVENT_PREFIX):
+            return self._retry_outbox(dl)
         received = datetime.fromisoformat(dl.received_at.replace("Z", "+00:00")) if (
             dl.received_at) else None  # fmt: skip
         prepared = self._prepare(
@@ -498,6 +510,38 @@ class Engine:
             event_key=dl.event_key,
         )
         return self.store.run(lambda tx: self._apply(tx, prepared))
+
+    def outbox(self, status: str | None = "pending", *, limit: int | None = None
+               ) -> list[OutboxRow]:  # fmt: skip
+        """Outbound payloads kept for delivery (``pending`` by default; ``delivered``,
+        ``dead``, or ``None`` for all), oldest first. See :mod:`accord.engine.runtime.outbox`
+        for delivering them."""
+        with self.store.transaction(readonly=True) as tx:
+            return tx.outbox(status, limit=limit)
+
+    def _retry_outbox(self, dl: DeadLetter) -> Result:
+        """A payload the destination refused goes back to the outbox, due now (status
+        ``requeued``); the next delivery sends it with its original idempotency key."""
+        key = dl.event_key[len(OUTBOX_EVENT_PREFIX) :]
+        now = iso(self.clock.now())
+        with self.store.transaction() as tx:
+            requeued = tx.requeue_outbox(key, now)
+            if requeued:
+                tx.set_dead_letter_status(dl.id, "resolved", now)
+        status = REQUEUED if requeued else DEAD_LETTERED
+        diags = (
+            []
+            if requeued
+            else [
+                _diag(
+                    "STORE031",
+                    f"outbox row {key} is not dead; nothing to retry",
+                    record_id=dl.record_id,
+                )
+            ]
+        )
+        return Result(status=status, channel=dl.channel, entity=dl.entity,
+                      record_id=dl.record_id, diagnostics=diags, dlq_id=dl.id)  # fmt: skip
 
     def drop_dead_letter(self, dlq_id: int) -> bool:
         """Give up on a dead letter (kept for the record with status ``dropped``)."""
@@ -809,6 +853,7 @@ class Engine:
         )  # fmt: skip
         tx.finish_event(p.event_key, p.record_id, PROCESSED, result.stored_json(data))
         tx.resolve_dead_letter_for_event(p.event_key)
+        _keep_outbound(tx, p.event_key, p.record_id, outbound, now)
         return result
 
     def _decide(self, name: str, record: dict[str, Any], extra: Mapping[str, Any],
@@ -1139,6 +1184,29 @@ class Engine:
             if best is None or rank < best[0]:
                 found[(channel, sku)] = (rank, stored.data)
         return {key: data for key, (_, data) in found.items()}
+
+
+def _keep_outbound(tx: Tx, event_key: str, record_id: str, outbound: Mapping[str, Any],
+                   now: str) -> None:  # fmt: skip
+    """One outbox row per destination payload (per stock level of a list), kept in the
+    event's transaction: a payload exists for delivery exactly when its event committed."""
+    for dest, value in outbound.items():
+        channel, _, entity = dest.rpartition(".")
+        entries: list[tuple[int | None, str | None, Any]]
+        if isinstance(value, list):
+            entries = [
+                (i, str(e["sku"]) if e.get("sku") is not None else None, e.get("payload"))
+                if isinstance(e, Mapping) else (i, None, e)
+                for i, e in enumerate(value)
+            ]  # fmt: skip
+        else:
+            entries = [(None, None, value)]
+        for index, ref, payload in entries:
+            tx.add_outbox(
+                destination=channel, entity=entity, ref=ref, payload=_json.dumps(payload),
+                event_key=event_key, record_id=record_id,
+                idempotency_key=outbox_key(event_key, dest, index), now=now,
+            )  # fmt: skip
 
 
 def _enqueue_rows(tx: Tx, *, rows: list[tuple[str, str, str, str | None, str, str | None]]) -> int:

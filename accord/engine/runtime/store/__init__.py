@@ -5,7 +5,7 @@
 ...     store = open_store(f"sqlite:///{tmp}/state.db")
 ...     store.schema_version()
 ...     store.close()
-2
+3
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from accord.engine.runtime.store.base import (
     AuditEntry,
     DeadLetter,
     InventoryLevel,
+    OutboxRow,
     QueueItem,
     RefundEntry,
     Reservation,
@@ -35,6 +36,7 @@ __all__ = [
     "DeadLetter",
     "InventoryLevel",
     "Migration",
+    "OutboxRow",
     "QueueItem",
     "RefundEntry",
     "Reservation",

@@ -37,6 +37,7 @@ __all__ = [
     "AuditEntry",
     "DeadLetter",
     "InventoryLevel",
+    "OutboxRow",
     "QueueItem",
     "RefundEntry",
     "Reservation",
@@ -208,6 +209,56 @@ class QueueItem:
     event_id: str | None
     payload: str
     received_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One outbound payload waiting for (or done with) delivery to its destination.
+
+    ``destination`` is the project channel, ``entity`` what the channel receives
+    (``sales_order``, ``inventory_level``, ...), ``ref`` the destination record's key when the
+    payload names one (the SKU of a stock level). ``status`` is ``pending``, ``delivered`` or
+    ``dead``; ``idempotency_key`` is the same on every try.
+    """
+
+    id: int
+    destination: str
+    entity: str
+    ref: str | None
+    payload: str
+    event_key: str
+    record_id: str | None
+    idempotency_key: str
+    status: str
+    attempts: int
+    last_error: str | None
+    error_class: str | None
+    next_attempt_at: str | None
+    response_id: str | None
+    created_at: str
+    updated_at: str
+
+    def to_dict(self, *, with_payload: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "destination": self.destination,
+            "entity": self.entity,
+            "ref": self.ref,
+            "event_key": self.event_key,
+            "record_id": self.record_id,
+            "idempotency_key": self.idempotency_key,
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "error_class": self.error_class,
+            "next_attempt_at": self.next_attempt_at,
+            "response_id": self.response_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+        if with_payload:
+            out["payload"] = _json.loads(self.payload)
+        return out
 
 
 def iso(at: datetime) -> str:
@@ -817,6 +868,121 @@ class Tx:
 
     def queue_counts(self) -> dict[str, int]:
         rows = self.execute("SELECT status, COUNT(*) FROM accord_queue GROUP BY status").fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- outbox ------------------------------------------------------------------------------
+
+    _OUTBOX_COLS = (
+        "SELECT id, destination, entity, ref, payload, event_key, record_id, idempotency_key,"
+        " status, attempts, last_error, error_class, next_attempt_at, response_id, created_at,"
+        " updated_at FROM accord_outbox"
+    )
+
+    @staticmethod
+    def _outbox_row(r: Sequence[Any]) -> OutboxRow:
+        return OutboxRow(
+            int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], int(r[9]), r[10], r[11],
+            r[12], r[13], r[14], r[15],
+        )  # fmt: skip
+
+    def add_outbox(self, *, destination: str, entity: str, ref: str | None, payload: str,
+                   event_key: str, record_id: str | None, idempotency_key: str,
+                   now: str) -> None:  # fmt: skip
+        """Keep one outbound payload for delivery, in the transaction of the event that made
+        it (a key already kept is not kept twice)."""
+        self.defer(
+            "INSERT INTO accord_outbox (destination, entity, ref, payload, event_key, record_id,"
+            " idempotency_key, status, attempts, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT DO NOTHING",
+            (destination, entity, ref, payload, event_key, record_id, idempotency_key, now, now),
+        )
+
+    def claim_outbox(self, limit: int, now: str, lease_until: str,
+                     destinations: Iterable[str] | None = None) -> list[OutboxRow]:  # fmt: skip
+        """Take up to ``limit`` pending rows that are due, and hide them from other
+        dispatchers until ``lease_until``.
+
+        PostgreSQL skips rows another dispatcher is claiming (``SKIP LOCKED``); SQLite's
+        write lock already serialises claims. The lease is committed with the claim, so the
+        delivery itself runs outside any transaction, and a dispatcher killed mid-delivery
+        leaves its rows due again once the lease ends (sent again with the same key).
+        ``destinations`` limits the claim to those channels.
+        """
+        self.flush()
+        only = sorted(set(destinations)) if destinations is not None else None
+        where = ""
+        if only is not None:
+            where = f" AND destination IN ({', '.join('?' * len(only))})" if only else " AND 0=1"
+        sql = (
+            self._OUTBOX_COLS + " WHERE status = 'pending' AND (next_attempt_at IS NULL OR"
+            f" next_attempt_at <= ?){where} ORDER BY id LIMIT ?"
+        )
+        if self._pg:
+            sql += " FOR UPDATE SKIP LOCKED"
+        params = (now, *(only or ()), limit)
+        rows = [self._outbox_row(r) for r in self.execute(sql, params).fetchall()]
+        self.executemany(
+            "UPDATE accord_outbox SET next_attempt_at = ?, updated_at = ? WHERE id = ?",
+            [(lease_until, now, row.id) for row in rows],
+        )
+        return rows
+
+    def outbox_delivered(self, row_id: int, response_id: str | None, now: str) -> bool:
+        cur = self.execute(
+            "UPDATE accord_outbox SET status = 'delivered', attempts = attempts + 1,"
+            " response_id = ?, last_error = NULL, error_class = NULL, next_attempt_at = NULL,"
+            " updated_at = ? WHERE id = ? AND status = 'pending'",
+            (response_id, now, row_id),
+        )
+        return cur.rowcount == 1
+
+    def outbox_failed(self, row_id: int, *, dead: bool, error_class: ErrorClass, error: str,
+                      next_attempt_at: str | None, now: str) -> bool:  # fmt: skip
+        """Count a failed try: the row stays pending until ``next_attempt_at``, or is dead."""
+        cur = self.execute(
+            "UPDATE accord_outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
+            " error_class = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?"
+            " AND status = 'pending'",
+            ("dead" if dead else "pending", error, error_class.value,
+             None if dead else next_attempt_at, now, row_id),
+        )  # fmt: skip
+        return cur.rowcount == 1
+
+    def requeue_outbox(self, idempotency_key: str, now: str) -> bool:
+        """Make a dead row pending again (due now); False when there is no dead row."""
+        cur = self.execute(
+            "UPDATE accord_outbox SET status = 'pending', next_attempt_at = NULL, updated_at = ?"
+            " WHERE idempotency_key = ? AND status = 'dead'",
+            (now, idempotency_key),
+        )
+        return cur.rowcount == 1
+
+    def outbox(
+        self, status: str | None = "pending", *, limit: int | None = None
+    ) -> list[OutboxRow]:
+        """Outbox rows, oldest first (``status=None``: all)."""
+        self.flush()
+        sql = self._OUTBOX_COLS
+        params: list[Any] = []
+        if status is not None:
+            sql += " WHERE status = ?"
+            params.append(status)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [self._outbox_row(r) for r in self.execute(sql, params).fetchall()]
+
+    def outbox_row(self, idempotency_key: str) -> OutboxRow | None:
+        self.flush()
+        row = self.execute(
+            self._OUTBOX_COLS + " WHERE idempotency_key = ?", (idempotency_key,)
+        ).fetchone()
+        return None if row is None else self._outbox_row(row)
+
+    def outbox_counts(self) -> dict[str, int]:
+        self.flush()
+        rows = self.execute("SELECT status, COUNT(*) FROM accord_outbox GROUP BY status").fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
 

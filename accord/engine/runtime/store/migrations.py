@@ -160,6 +160,31 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE accord_refunds ADD COLUMN idempotency_key TEXT
         """,
     ),
+    Migration(
+        3,
+        "transactional outbox: outbound payloads kept with the ingest that produced them",
+        """
+        CREATE TABLE accord_outbox (
+            id {id},
+            destination TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            ref TEXT,
+            payload TEXT NOT NULL,
+            event_key TEXT NOT NULL,
+            record_id TEXT,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            error_class TEXT,
+            next_attempt_at TEXT,
+            response_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX accord_outbox_status ON accord_outbox (status, id)
+        """,
+    ),
 )
 
 
@@ -167,8 +192,8 @@ def pending(applied: set[int]) -> list[Migration]:
     """The migrations not yet in ``applied``, oldest first.
 
     >>> [m.version for m in pending(set())]
-    [1, 2]
+    [1, 2, 3]
     >>> [m.version for m in pending({1})]
-    [2]
+    [2, 3]
     """
     return [m for m in MIGRATIONS if m.version not in applied]
