@@ -1,8 +1,8 @@
 """Connector classes by channel kind, and how a project channel finds its credentials.
 
 >>> sorted(CONNECTORS)  # doctest: +NORMALIZE_WHITESPACE
-['amazon', 'amazon_2026', 'amazon_notifications', 'ebay', 'netsuite', 'shipbob', 'shopify',
- 'tiktok', 'woocommerce']
+['amazon', 'amazon_2026', 'amazon_notifications', 'ebay', 'hubspot', 'netsuite', 'shipbob',
+ 'shopify', 'tiktok', 'woocommerce']
 >>> env_prefix("shopify", "shopify"), env_prefix("shopify-eu", "shopify")
 ('', 'SHOPIFY_EU_')
 >>> resolve_kind("amazon_notifications", "amazon"), resolve_kind("us", "amazon", "2026-01-01")
@@ -22,6 +22,7 @@ from accord.errors import RequestRejectedError
 from .amazon import Amazon2026Connector, AmazonConnector
 from .base import UNSUPPORTED, Connector
 from .ebay import EbayConnector
+from .hubspot import HubSpotConnector
 from .netsuite import NetSuiteConnector
 from .shipbob import ShipBobConnector
 from .shopify import ShopifyConnector
@@ -36,6 +37,7 @@ CONNECTORS: dict[str, type[Connector]] = {
         Amazon2026Connector,
         AmazonConnector,
         EbayConnector,
+        HubSpotConnector,
         NetSuiteConnector,
         ShipBobConnector,
         ShopifyConnector,

@@ -27,8 +27,8 @@ channels:
     api_version: "2025-10"
   - name: amazon
     kind: amazon
-  - name: hubspot
-    kind: crm
+  - name: helpdesk
+    kind: zendesk
 flows: []
 """
 BASE = "https://acme.myshopify.com/admin/api/2026-01"
@@ -120,10 +120,10 @@ def test_pull_reports_usage_errors(project, capsys):
     )
     assert pull_cli.run(args, sink_factory=lambda a: Sink()) == 2
     assert "no channel 'walmart'" in capsys.readouterr().err
-    crm = build_parser().parse_args(
-        ["pull", "hubspot", "contact", "--all", "--project", str(project)]
+    no_connector = build_parser().parse_args(
+        ["pull", "helpdesk", "ticket", "--all", "--project", str(project)]
     )
-    assert pull_cli.run(crm, sink_factory=lambda a: Sink()) == 2
+    assert pull_cli.run(no_connector, sink_factory=lambda a: Sink()) == 2
     bad_time = pull_args(project)
     bad_time.since = "yesterday"
     assert pull_cli.run(bad_time, sink_factory=lambda a: Sink()) == 2
@@ -206,7 +206,7 @@ def test_serve_builds_one_route_per_connectable_channel(project, monkeypatch):
     monkeypatch.setattr(serve_cli, "build_connectors", spy)
     assert main(["serve", "--project", str(project), "--port", "0"]) == 0
     assert captured["kwargs"]["host"] == "127.0.0.1"
-    # the crm channel has no connector
+    # the zendesk channel has no connector
     assert sorted(built) == ["amazon", "shopify", "shopify-eu"]
     eu = built["shopify-eu"]
     assert isinstance(eu, ShopifyConnector)

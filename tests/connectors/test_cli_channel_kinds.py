@@ -56,7 +56,8 @@ class Sink:
         ("amazon-eu", "amazon", "v0", "amazon"),
         ("shopify", "amazon", None, "amazon"),  # a name from another family is just a name
         ("amazon_2026", "shopify", None, "shopify"),
-        ("hubspot", "crm", None, "crm"),
+        ("hubspot", "hubspot", None, "hubspot"),
+        ("helpdesk", "zendesk", None, "zendesk"),  # a kind without a connector stays as it is
     ],
 )
 def test_resolve_kind(name, kind, version, expected):
@@ -69,7 +70,8 @@ def test_serve_builds_the_refined_amazon_connectors():
         "amazon_2026": "amazon",
         "amazon_notifications": "amazon",
         "amazon-eu": "amazon",
-        "hubspot": "crm",
+        "hubspot": "hubspot",
+        "helpdesk": "zendesk",
     }
     with httpx2.Client() as client:
         built = serve_cli.build_connectors(kinds, client, api_versions={"amazon-eu": "2026-01-01"})
@@ -77,7 +79,8 @@ def test_serve_builds_the_refined_amazon_connectors():
     assert type(built["amazon_2026"]) is Amazon2026Connector
     assert type(built["amazon_notifications"]) is AmazonConnector
     assert type(built["amazon-eu"]) is Amazon2026Connector
-    assert "hubspot" not in built
+    assert type(built["hubspot"]).__name__ == "HubSpotConnector"
+    assert "helpdesk" not in built  # no connector for its kind
 
 
 def test_pull_of_an_amazon_2026_channel_uses_the_2026_orders_api(
