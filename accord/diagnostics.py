@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = ["Diagnostic", "Severity", "has_errors", "render_all", "sort_diagnostics"]
@@ -141,8 +141,14 @@ class Diagnostic:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; ``None`` fields are dropped."""
-        out = {k: v for k, v in asdict(self).items() if v not in (None, ())}
+        # Every field is a scalar but ``details``, so a shallow walk is enough (and far
+        # cheaper than ``asdict``'s deep copy: the runtime stores one per warning).
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
         out["severity"] = Severity(self.severity).value
+        for name in _OPTIONAL:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
         if self.details:
             out["details"] = dict(self.details)
         return out
@@ -154,6 +160,9 @@ class Diagnostic:
         kwargs["severity"] = Severity(kwargs.get("severity", "error"))
         details = kwargs.pop("details", None) or {}
         return cls(**kwargs, details=tuple((str(k), str(v)) for k, v in details.items()))
+
+
+_OPTIONAL = ("file", "line", "column", "end_line", "end_column", "data_path", "record_id", "hint")
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

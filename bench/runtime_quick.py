@@ -56,7 +56,9 @@ flows:
   - name: orders
     from: {{channel: shopify, entity: order}}
     rules: [order_policy]
-inventory: {{locations: [main]}}
+  - name: stock
+    from: {{channel: shopify, entity: inventory_level}}
+inventory: {{locations: [main], aliases: {{"71529087093": main}}}}
 """
 
 SKUS = [f"SKU-{i:03d}" for i in range(200)]
@@ -86,9 +88,21 @@ def payloads(n: int) -> list[bytes]:
 
 
 def seed(engine: Engine) -> None:
+    """Stock on hand for every SKU, and the shop's level of each (the Shopify location and
+    inventory item ids its available-to-sell updates are addressed to), as a synced shop has."""
     with engine.store.transaction() as tx:
         for sku in SKUS:
             tx.adjust_on_hand(sku, "main", 10**6, op="receive", now="2026-01-01T00:00:00Z")
+    levels = [
+        Event("shopify", "inventory_level", json.dumps({
+            "level": {"inventory_item_id": 43120017000 + i, "location_id": 71529087093,
+                      "available": 10**6, "updated_at": "2026-01-01T00:00:00Z"},
+            "item": {"inventory_item": {"id": 43120017000 + i, "sku": sku}},
+        }).encode(), f"level-{sku}")
+        for i, sku in enumerate(SKUS)
+    ]  # fmt: skip
+    statuses = {r.status for r in engine.ingest_many(levels)}
+    assert statuses == {"processed"}, statuses
 
 
 def bench_ingest(project: Path, bodies: list[bytes], batch: int) -> tuple[float, float]:

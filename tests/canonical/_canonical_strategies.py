@@ -143,6 +143,28 @@ def _fix_refund(data: dict[str, Any]) -> dict[str, Any]:
 _FIXES = {"order": _fix_order, "refund": _fix_refund}
 
 
+def _one_price_per_currency(value: Any) -> Any:
+    """A variant lists at most one price per currency (every amount here shares one)."""
+    if isinstance(value, dict):
+        out = {k: _one_price_per_currency(v) for k, v in value.items()}
+        prices = out.get("prices")
+        if isinstance(prices, list):
+            seen: set[Any] = set()
+            kept = []
+            for price in prices:
+                currency = (
+                    price.get("price", {}).get("currency") if isinstance(price, dict) else None
+                )
+                if currency not in seen:
+                    seen.add(currency)
+                    kept.append(price)
+            out["prices"] = kept
+        return out
+    if isinstance(value, list):
+        return [_one_price_per_currency(v) for v in value]
+    return value
+
+
 _PLACEHOLDER = "USD"
 
 
@@ -168,7 +190,7 @@ def records(entity: str) -> st.SearchStrategy[dict[str, Any]]:
     fix = _FIXES.get(entity, lambda d: d)
     shape = _object(describe(entity), _PLACEHOLDER)
     return st.tuples(st.sampled_from(CURRENCY_CODES), shape).map(
-        lambda pair: fix(_in_currency(pair[1], pair[0]))
+        lambda pair: fix(_one_price_per_currency(_in_currency(pair[1], pair[0])))
     )
 
 

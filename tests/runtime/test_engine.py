@@ -515,3 +515,31 @@ def test_a_count_from_the_channel_publishes_with_the_ids_it_just_reported(
         "payload": {"location_id": 655441491, "inventory_item_id": 808950810, "available": 5},
     }]  # fmt: skip
     assert r.diagnostics == []
+
+
+def test_a_level_the_channel_reports_again_is_published_with_its_new_ids(
+    store_url: str, tmp_path: Path, rules: dict[str, FakeRuleSet]
+) -> None:
+    # The engine keeps channel levels parsed between orders; a new write must replace them.
+    def level(item_id: int, at: str) -> dict[str, Any]:
+        return {"level": {"inventory_item_id": item_id, "location_id": 655441491,
+                          "available": 6, "updated_at": at},
+                "item": {"id": item_id, "sku": "IPOD2008PINK"}}  # fmt: skip
+
+    def published_item(eng: Engine, n: int) -> int:
+        r = eng.ingest("shopify", "order", order(n, sku="IPOD2008PINK"), event_id=f"o{n}")
+        assert r.status == "processed", r.diagnostics
+        [update] = r.outbound["shopify.inventory_level"]
+        return int(update["payload"]["inventory_item_id"])
+
+    with shopify_level_engine(store_url, tmp_path, rules) as eng:
+        stock(eng, "IPOD2008PINK", 50)
+        assert eng.ingest("shopify", "inventory_level", level(111, "2026-03-01T09:00:00Z")).ok
+        assert published_item(eng, 1) == 111
+        assert published_item(eng, 2) == 111  # from the engine's parsed copy
+        assert eng.ingest("shopify", "inventory_level", level(222, "2026-03-01T10:00:00Z")).ok
+        assert published_item(eng, 3) == 222
+        # a second engine on the same store wrote the level: this one reads the new write
+        with shopify_level_engine(store_url, tmp_path, rules) as other:
+            assert other.ingest("shopify", "inventory_level", level(333, "2026-03-01T11:00:00Z")).ok
+        assert published_item(eng, 4) == 333

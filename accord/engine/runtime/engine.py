@@ -61,6 +61,8 @@ DUPLICATE = "duplicate"
 STALE = "stale"
 DEAD_LETTERED = "dead_lettered"
 QUARANTINED = "quarantined"
+#: Channel inventory levels kept parsed by an engine before the cache starts over.
+_LEVEL_CACHE_MAX = 100_000
 REQUEUED = "requeued"  # a dead outbox payload put back for delivery by ``accord dlq retry``
 
 
@@ -401,6 +403,9 @@ class Engine:
         self._synced = [ch for ch in project.channels.values() if ch.inventory_sync]
         self._inbound: dict[tuple[str, str], MappingLike | AccordError] = {}
         self._outbound: dict[tuple[str, str], MappingLike | AccordError] = {}
+        # Channel inventory levels by record id, with the (version, writing event) they were
+        # read at: re-read only when a write changed them (see _channel_levels).
+        self._levels: dict[str, tuple[tuple[int, str], dict[str, Any]]] = {}
         self._lock = threading.Lock()
         for flow in project.flows:
             self._resolve(flow.source.channel, flow.source.entity, "inbound")
@@ -1177,12 +1182,31 @@ class Engine:
             f"{ch.name}:{sku}@{loc}": (ch.name, sku, rank)
             for ch in self._synced for sku in skus for rank, loc in enumerate(order)
         }  # fmt: skip
+        # A level changes rarely and is read by every order: its data is parsed once per
+        # write. The stamp names the write (version and event), so a write rolled back and
+        # redone by another event is never mistaken for the one cached.
+        stamps = tx.record_stamps("inventory_level", wanted)
+        cache = self._levels
+        levels: dict[str, dict[str, Any]] = {}
+        changed = []
+        for rid, stamp in stamps.items():
+            cached = cache.get(rid)  # another thread may clear or refill it meanwhile
+            if cached is not None and cached[0] == stamp:
+                levels[rid] = cached[1]
+            else:
+                changed.append(rid)
+        if changed:
+            if len(cache) > _LEVEL_CACHE_MAX:
+                cache.clear()
+            for rid, stored in tx.get_records("inventory_level", changed).items():
+                levels[rid] = stored.data
+                cache[rid] = ((stored.version, stamps[rid][1]), stored.data)
         found: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
-        for record_id, stored in tx.get_records("inventory_level", wanted).items():
+        for record_id, data in levels.items():
             channel, sku, rank = wanted[record_id]
             best = found.get((channel, sku))
             if best is None or rank < best[0]:
-                found[(channel, sku)] = (rank, stored.data)
+                found[(channel, sku)] = (rank, data)
         return {key: data for key, (_, data) in found.items()}
 
 

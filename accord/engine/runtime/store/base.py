@@ -412,6 +412,20 @@ class Tx:
             for r in rows
         }
 
+    def record_stamps(self, entity: str, record_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
+        """``(version, key of the event that wrote it)`` of the stored records among
+        ``record_ids``: what changes on every write, read without the record's data."""
+        ids = sorted(set(record_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))
+        rows = self.execute(
+            "SELECT record_id, version, last_event_key FROM accord_records WHERE entity = ?"
+            f" AND record_id IN ({marks})",
+            (entity, *ids),
+        ).fetchall()
+        return {r[0]: (int(r[1]), str(r[2] or "")) for r in rows}
+
     def put_record(
         self,
         *,
