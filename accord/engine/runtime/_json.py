@@ -110,9 +110,19 @@ def dumps_payload(value: Any) -> str:
     return _NUM_RE.sub(r"\1", _PAYLOAD_ENCODER.encode(value))
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)  # one decoder: json.loads builds one per call
+
+
 def loads(text: str | bytes) -> Any:
-    """Parse JSON reading every non-integer number as a Decimal (money never becomes float)."""
-    return json.loads(text, parse_float=Decimal)
+    """Parse JSON reading every non-integer number as a Decimal (money never becomes float).
+
+    >>> loads(b'{"amount": 0.1}')
+    {'amount': Decimal('0.1')}
+    """
+    if not isinstance(text, str):
+        # json.loads' own reading of bytes: UTF-8, -16 or -32 by the first bytes
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    return _DECODER.decode(text)
 
 
 def to_jsonable(value: Any) -> Any:
