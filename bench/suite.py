@@ -113,7 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "mapping": lambda: mapping.run_section(rounds, seconds),
         "rules": lambda: rules.run_section(rounds, seconds),
         "load": lambda: (
-            system.spec_rows(1 if args.quick else 3) + system.pack_rows(2 if args.quick else 5)
+            system.spec_rows(1 if args.quick else 3)
+            + system.pack_rows(2 if args.quick else 5)
+            + system.validate_rows(1 if args.quick else 3)
         ),
         "explain": lambda: system.explain_rows(rounds, seconds),
         "replay": lambda: system.replay_rows(replay_counts),

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -72,10 +71,11 @@ def test_validate_exit_codes(in_project: Path, capsys: pytest.CaptureFixture[str
     assert usage.value.code == 2
 
 
-def test_validating_a_hundred_files_takes_under_two_seconds(
+def test_a_hundred_files_of_a_real_project_shape_validate_clean(
     tmp_path: Path, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # the shape of a real project: every spec and rule pack with its sidecar case file
+    # the shape of a real project: every spec and rule pack with its sidecar case file. How
+    # fast this is, is measured by the benchmark suite (bench/, "accord validate"), not here.
     spec = (project / "mappings/demo/order.inbound.yaml").read_text()
     spec_cases = (project / "mappings/demo/order.inbound.cases.yaml").read_text()
     rules = (project / "rules/order_review.rules").read_text()
@@ -85,16 +85,8 @@ def test_validating_a_hundred_files_takes_under_two_seconds(
         (tmp_path / f"o{i}.inbound.cases.yaml").write_text(spec_cases)
         (tmp_path / f"r{i}.rules").write_text(rules)
         (tmp_path / f"r{i}.cases.yaml").write_text(rule_cases)
-    # warm the imports and compiled schemas (one file of each kind), as a CLI run's first file would
-    main(["validate", "--jobs", "1", str(project / "mappings"), str(project / "rules")])
-    capsys.readouterr()
-    # CPU time of one process, not wall time: the bound must hold on a busy shared CI machine;
-    # by default the work is spread over worker processes and the wall time is lower still
-    started = time.process_time()
     assert main(["validate", "--jobs", "1", str(tmp_path)]) == 0
-    elapsed = time.process_time() - started
-    assert "in 100 files" in capsys.readouterr().out
-    assert elapsed < 2.0, f"validating 100 files took {elapsed:.2f} s of CPU"
+    assert capsys.readouterr().out.strip().endswith("0 errors, 0 warnings in 100 files")
 
 
 def test_parallel_validation_reports_the_same_as_serial(

@@ -1,9 +1,8 @@
-"""The shipped rule packs: their sidecar cases, load time, inputs they accept, and robustness."""
+"""The shipped rule packs: their sidecar cases, inputs they accept, and robustness."""
 
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -61,19 +60,6 @@ def test_sidecar_cases_cover_every_rule_and_row() -> None:
     for name in ("refund_governance", "buffer_stock", "sla_routing"):
         result = run_case_file(rules_dir() / f"{name}.cases.yaml")
         assert result.coverage.items - result.coverage.hit == set(), name
-
-
-def test_parsing_and_checking_all_packs_is_fast() -> None:
-    for name in PACKS:  # warm: imports, the grammar and the canonical model
-        load_ruleset(rules_dir() / f"{name}.rules")
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for name in PACKS:
-            load_ruleset(rules_dir() / f"{name}.rules")
-        best = min(best, time.perf_counter() - start)
-    # The target is 200 ms on a quiet machine; leave room for a loaded CI runner.
-    assert best < 1.0
 
 
 def test_refund_accepts_a_canonical_model_and_money_objects() -> None:
