@@ -211,12 +211,19 @@ def ingest_rows(orders: int, postgres: str | None) -> list[Row]:
     bodies = rq.payloads(orders + 1)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        project = rq.make_project(Path(tmp) / "sqlite", f"sqlite:///{tmp}/bench.db")
-        wall, cpu = rq.bench_ingest(project, bodies, 500)
+        # Three runs, each into a fresh database; the median counts. On a shared machine one
+        # run can land on a slow minute: the spread is reported beside it.
+        runs = []
+        for n in range(3):
+            project = rq.make_project(Path(tmp) / f"sqlite{n}", f"sqlite:///{tmp}/bench{n}.db")
+            runs.append(rq.bench_ingest(project, bodies, 500))
+        wall, cpu = sorted(runs, key=lambda r: r[1])[1]
+        low, high = min(r[1] for r in runs), max(r[1] for r in runs)
         rows.append(
             Row("end-to-end ingest", "SQLite, 1 process, batch 500", rate=wall, value=cpu,
                 unit="orders/CPU s", target=2000.0,
-                note=f"{wall:,.0f} orders/s wall clock over {orders:,} orders"),
+                note=f"median of 3 runs of {orders:,} orders ({low:,.0f}-{high:,.0f});"
+                f" {wall:,.0f} orders/s wall clock"),
         )  # fmt: skip
         if postgres:
             import psycopg
