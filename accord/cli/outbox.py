@@ -39,7 +39,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     ls = sub.add_parser("list", help="list outbox rows")
-    ls.add_argument("--status", choices=("pending", "delivered", "dead", "all"), default="pending")
+    ls.add_argument(
+        "--status",
+        choices=("pending", "delivered", "dead", "superseded", "all"),
+        default="pending",
+    )
     ls.add_argument("--limit", type=int, default=None, help="at most this many rows")
     send = sub.add_parser("deliver", help="send due rows through the destination connectors")
     send.add_argument("--limit", type=int, default=100, help="rows to try (default: 100)")
@@ -106,13 +110,15 @@ def _deliver(args: argparse.Namespace, project: Project, url: str, base: Path | 
             what = f"{d.id:>5}  {d.destination}.{d.entity}" + (f" {d.ref}" if d.ref else "")
             if d.status == "delivered":
                 print(f"{what}: delivered ({d.response_id or 'no id'})")
+            elif d.status == "superseded":
+                print(f"{what}: superseded by a newer stock level, not sent")
             elif d.status == "pending":
                 print(f"{what}: {d.error_class} {d.code}, try {d.attempts}, next at"
                       f" {d.next_attempt_at}")  # fmt: skip
             else:
                 print(f"{what}: dead, {d.error_class} {d.code} (dead letter {d.dlq_id})")
         print(f"{report.count('delivered')} delivered, {report.count('pending')} to retry,"
-              f" {report.count('dead')} dead")  # fmt: skip
+              f" {report.count('dead')} dead, {report.count('superseded')} superseded")  # fmt: skip
     return EXIT_PROBLEMS if report.failed else EXIT_OK
 
 

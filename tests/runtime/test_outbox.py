@@ -327,7 +327,54 @@ def test_two_dispatchers_never_deliver_a_row_twice(engine: Engine) -> None:
     for t in threads:
         t.join(timeout=60)
     assert sorted(done) == sorted(set(done))
-    assert len(done) == total
+    assert len(done) == total  # every row handled once
     keys = [c[3]["key"] for s in conns.values() for c in s.calls]
-    assert len(keys) == len(set(keys)) == total
-    assert len(rows(engine, "delivered")) == total
+    superseded = rows(engine, "superseded")
+    # Each SKU's stock level was queued six times; older ones still queued behind a newer one
+    # are superseded, the rest are sent, and none twice.
+    assert {r.entity for r in superseded} <= {"inventory_level"}
+    assert len(keys) == len(set(keys)) == total - len(superseded)
+    assert len(rows(engine, "delivered")) == total - len(superseded)
+    assert len([c for c in conns["netsuite"].calls if c[0] == "create"]) == 12
+    latest = {r.ref: json.loads(r.payload)["quantity"] for r in rows(engine, None)
+              if r.entity == "inventory_level"}  # fmt: skip
+    delivered_last = {c[2]: c[3]["quantity"] for c in sorted(
+        conns["shopify"].calls, key=lambda c: c[3]["quantity"], reverse=True)}  # fmt: skip
+    assert delivered_last == latest == {"SKU-1": 43, "SKU-2": 43}
+
+
+def test_an_older_stock_level_is_superseded_not_sent_after_a_newer_one(engine: Engine) -> None:
+    # Order 20 leaves 48 of SKU-1 to publish; its update fails for a while. Order 21 leaves 47,
+    # delivered first. Retrying 48 after 47 would set the shop's stock back: it is superseded.
+    engine.ingest("shopify", "order", order(20), event_id="e20")
+    conns = stubs()
+    conns["shopify"].errors.append(TransientError("shop down", status_code=503))
+    first = deliver(engine, conns, now=T0)
+    assert [d.status for d in first.deliveries if d.destination == "shopify"] == ["pending"]
+    engine.ingest("shopify", "order", order(21), event_id="e21")
+    engine.ingest("shopify", "order", order(22, sku="SKU-2"), event_id="e22")
+    later = deliver(engine, conns, now=T0 + timedelta(minutes=5))
+    by_status = {(d.ref, d.status) for d in later.deliveries if d.entity == "inventory_level"}
+    assert by_status == {("SKU-1", "superseded"), ("SKU-1", "delivered"), ("SKU-2", "delivered")}
+    sent = [c[3] for c in conns["shopify"].calls]
+    assert [(s["sku"], s["quantity"]) for s in sent] == [("SKU-1", 47), ("SKU-2", 48)]
+    assert not later.failed  # a superseded level is not a failure
+    (old,) = rows(engine, "superseded")
+    assert (old.ref, json.loads(old.payload)["quantity"], old.attempts) == ("SKU-1", 48, 1)
+    # orders themselves are never superseded: each is its own record downstream
+    assert len([c for c in conns["netsuite"].calls if c[0] == "create"]) == 3
+    assert rows(engine) == []
+
+
+def test_the_latest_stock_level_is_sent_even_when_an_older_one_was_delivered(
+    engine: Engine,
+) -> None:
+    engine.ingest("shopify", "order", order(30), event_id="e30")
+    conns = stubs()
+    deliver(engine, conns, now=T0)
+    engine.ingest("shopify", "order", order(31), event_id="e31")
+    report = deliver(engine, conns, now=T0)
+    assert [(d.ref, d.status) for d in report.deliveries if d.entity == "inventory_level"] == [
+        ("SKU-1", "delivered")
+    ]
+    assert [c[3]["quantity"] for c in conns["shopify"].calls] == [48, 47]

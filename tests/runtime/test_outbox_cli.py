@@ -52,7 +52,7 @@ def test_outbox_list_and_deliver(store_url: str, tmp_path: Path) -> None:
     sent = accord("outbox", "deliver", "--project", str(project), cwd=tmp_path)
     assert sent.returncode == 1, sent.stderr
     assert "dead, validation CONN014 (dead letter 1)" in sent.stdout
-    assert sent.stdout.rstrip().endswith("0 delivered, 0 to retry, 1 dead")
+    assert sent.stdout.rstrip().endswith("0 delivered, 0 to retry, 1 dead, 0 superseded")
 
     dead = accord("outbox", "list", "--status", "dead", "--project", str(project),
                   "--format", "json", cwd=tmp_path)  # fmt: skip

@@ -105,7 +105,7 @@ class Delivery:
     entity: str
     ref: str | None
     idempotency_key: str
-    status: str  # delivered, pending (to be tried again) or dead
+    status: str  # delivered, pending (to be tried again), dead or superseded
     attempts: int
     response_id: str | None = None
     error_class: str | None = None
@@ -143,8 +143,9 @@ class DeliveryReport:
 
     @property
     def failed(self) -> bool:
-        """Whether any row was not delivered (dead, or left for a later try)."""
-        return any(d.status != "delivered" for d in self.deliveries)
+        """Whether any row was not delivered (dead, or left for a later try); a superseded
+        stock level is not a failure."""
+        return any(d.status not in ("delivered", "superseded") for d in self.deliveries)
 
 
 def backoff(attempts: int, retry_after: float | None = None, *, base: float = 30.0,
@@ -192,6 +193,10 @@ def deliver(
 def _deliver_one(store: Store, row: OutboxRow, connectors: Mapping[str, Writer],
                  now: datetime, max_attempts: int) -> Delivery:  # fmt: skip
     at = _iso(now)
+    if row.entity == "inventory_level" and store.run(lambda tx: tx.outbox_superseded(row, at)):
+        # A newer stock level for the same SKU is queued or sent: this older one never goes.
+        return Delivery(row.id, row.destination, row.entity, row.ref, row.idempotency_key,
+                        "superseded", row.attempts)  # fmt: skip
     connector = connectors.get(row.destination)
     if connector is None:
         error: AccordError = AccordError(

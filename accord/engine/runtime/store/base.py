@@ -217,8 +217,9 @@ class OutboxRow:
 
     ``destination`` is the project channel, ``entity`` what the channel receives
     (``sales_order``, ``inventory_level``, ...), ``ref`` the destination record's key when the
-    payload names one (the SKU of a stock level). ``status`` is ``pending``, ``delivered`` or
-    ``dead``; ``idempotency_key`` is the same on every try.
+    payload names one (the SKU of a stock level). ``status`` is ``pending``, ``delivered``,
+    ``dead`` or ``superseded`` (a stock level a newer one replaced before it was sent);
+    ``idempotency_key`` is the same on every try.
     """
 
     id: int
@@ -960,6 +961,21 @@ class Tx:
             ("dead" if dead else "pending", error, error_class.value,
              None if dead else next_attempt_at, now, row_id),
         )  # fmt: skip
+        return cur.rowcount == 1
+
+    def outbox_superseded(self, row: OutboxRow, now: str) -> bool:
+        """Mark a pending stock level ``superseded`` when a newer payload for the same
+        destination record (channel, entity and ``ref``) is pending or delivered: sending the
+        older absolute quantity after it would set the channel's stock back."""
+        if row.ref is None:
+            return False
+        cur = self.execute(
+            "UPDATE accord_outbox SET status = 'superseded', next_attempt_at = NULL,"
+            " updated_at = ? WHERE id = ? AND status = 'pending' AND EXISTS (SELECT 1 FROM"
+            " accord_outbox n WHERE n.destination = ? AND n.entity = ? AND n.ref = ? AND"
+            " n.id > ? AND n.status IN ('pending', 'delivered'))",
+            (now, row.id, row.destination, row.entity, row.ref, row.id),
+        )
         return cur.rowcount == 1
 
     def requeue_outbox(self, idempotency_key: str, now: str) -> bool:

@@ -182,7 +182,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
         );
-        CREATE INDEX accord_outbox_status ON accord_outbox (status, id)
+        CREATE INDEX accord_outbox_status ON accord_outbox (status, id);
+        CREATE INDEX accord_outbox_target ON accord_outbox (destination, entity, ref, id)
         """,
     ),
 )
