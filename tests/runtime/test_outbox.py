@@ -378,3 +378,27 @@ def test_the_latest_stock_level_is_sent_even_when_an_older_one_was_delivered(
         ("SKU-1", "delivered")
     ]
     assert [c[3]["quantity"] for c in conns["shopify"].calls] == [48, 47]
+
+
+def test_a_batch_keeps_one_stock_level_per_sku_the_latest(engine: Engine) -> None:
+    # Four orders of SKU-1 and one of SKU-2 commit together (batch_size=4 and one more): the
+    # shop needs the last quantity of each SKU per commit, not every step down to it.
+    events = [Event("shopify", "order", order(40 + n, sku="SKU-2" if n == 2 else "SKU-1"),
+                    f"b{n}") for n in range(5)]  # fmt: skip
+    results = list(engine.ingest_many(events))
+    assert [r.status for r in results] == ["processed"] * 5
+    # each event's result still says what it published
+    published = [r.outbound["shopify.inventory_level"][0]["payload"] for r in results]
+    assert [(p["sku"], p["quantity"]) for p in published] == [
+        ("SKU-1", 48), ("SKU-1", 47), ("SKU-2", 48), ("SKU-1", 46), ("SKU-1", 45)]  # fmt: skip
+    kept = rows(engine)
+    levels = [(r.ref, json.loads(r.payload)["quantity"], r.event_key) for r in kept
+              if r.entity == "inventory_level"]  # fmt: skip
+    # first commit (events b0-b3): SKU-2 at 48, SKU-1 at 46; second commit (b4): SKU-1 at 45
+    assert levels == [("SKU-2", 48, "shopify:order:b2"), ("SKU-1", 46, "shopify:order:b3"),
+                      ("SKU-1", 45, "shopify:order:b4")]  # fmt: skip
+    assert len([r for r in kept if r.entity == "sales_order"]) == 5
+    conns = stubs()
+    deliver(engine, conns, now=T0)
+    assert [(c[3]["sku"], c[3]["quantity"]) for c in conns["shopify"].calls] == [
+        ("SKU-2", 48), ("SKU-1", 45)]  # fmt: skip

@@ -279,10 +279,17 @@ def _to_format_style(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+_OUTBOX_INSERT = (
+    "INSERT INTO accord_outbox (destination, entity, ref, payload, event_key, record_id,"
+    " idempotency_key, status, attempts, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
 class Tx:
     """One open transaction. Obtain it from :meth:`Store.transaction`."""
 
-    __slots__ = ("_conn", "_deferred", "_pg", "_sp", "dialect")
+    __slots__ = ("_conn", "_deferred", "_levels", "_pg", "_sp", "dialect")
 
     def __init__(self, conn: _Connection, dialect: str) -> None:
         self._conn = conn
@@ -292,6 +299,9 @@ class Tx:
         # Append-only writes nobody reads back in the same transaction (ledger lines, audit
         # entries, event results) are sent as one executemany per statement at commit.
         self._deferred: dict[str, list[Sequence[Any]]] = {}
+        # Outbox stock levels of this transaction, the latest per destination record: an older
+        # absolute quantity of the same SKU would only be superseded before it was sent.
+        self._levels: dict[tuple[str, str, str], Sequence[Any]] = {}
 
     def defer(self, sql: str, params: Sequence[Any]) -> None:
         """Queue a write for :meth:`flush` (called before commit and before reads that need
@@ -303,6 +313,10 @@ class Tx:
         while self._deferred:
             sql = next(iter(self._deferred))
             self.executemany(sql, self._deferred.pop(sql))
+        if self._levels:
+            rows = list(self._levels.values())
+            self._levels.clear()
+            self.executemany(_OUTBOX_INSERT, rows)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -904,13 +918,16 @@ class Tx:
                    event_key: str, record_id: str | None, idempotency_key: str,
                    now: str) -> None:  # fmt: skip
         """Keep one outbound payload for delivery, in the transaction of the event that made
-        it (a key already kept is not kept twice)."""
-        self.defer(
-            "INSERT INTO accord_outbox (destination, entity, ref, payload, event_key, record_id,"
-            " idempotency_key, status, attempts, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT DO NOTHING",
-            (destination, entity, ref, payload, event_key, record_id, idempotency_key, now, now),
-        )
+        it (a key already kept is not kept twice). Stock levels are kept once per destination
+        record and transaction, the latest: a batch of orders of one SKU sends one level."""
+        params = (destination, entity, ref, payload, event_key, record_id, idempotency_key, now,
+                  now)  # fmt: skip
+        if entity == "inventory_level" and ref is not None:
+            key = (destination, entity, ref)
+            self._levels.pop(key, None)  # re-added last: rows keep the order they were made in
+            self._levels[key] = params
+        else:
+            self.defer(_OUTBOX_INSERT, params)
 
     def claim_outbox(self, limit: int, now: str, lease_until: str,
                      destinations: Iterable[str] | None = None) -> list[OutboxRow]:  # fmt: skip
