@@ -51,7 +51,8 @@ store: {store}
 mappings: [shipped]
 rules: [rules]
 channels:
-  - {{name: shopify, kind: shopify, api_version: "2024-04", inventory_sync: true, buffer_stock: 2}}
+  - {{name: shopify, kind: shopify, api_version: "2024-04", inventory_sync: {synced},
+     buffer_stock: 2}}
 flows:
   - name: orders
     from: {{channel: shopify, entity: order}}
@@ -64,11 +65,13 @@ inventory: {{locations: [main], aliases: {{"71529087093": main}}}}
 SKUS = [f"SKU-{i:03d}" for i in range(200)]
 
 
-def make_project(folder: Path, store: str) -> Path:
+def make_project(folder: Path, store: str, *, synced: bool = True) -> Path:
+    """The bench project; ``synced=False`` leaves Shopify out of stock publication, so an
+    order is mapped, validated, decided, reserved and audited, and nothing is published."""
     (folder / "rules").mkdir(parents=True, exist_ok=True)
     (folder / "rules" / "order_policy.rules").write_text(RULES)
     path = folder / "accord.yaml"
-    path.write_text(PROJECT.format(store=json.dumps(store)))
+    path.write_text(PROJECT.format(store=json.dumps(store), synced=json.dumps(synced)))
     return path
 
 
