@@ -213,9 +213,9 @@ def ingest_rows(orders: int, postgres: str | None) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         # Three runs of each, each into a fresh database; the median counts. On a shared
         # machine one run can land on a slow minute: the spread is reported beside it. The
-        # target row is the scope (map, validate, rules, ledger, audit); the second
-        # adds what a stock-synced channel costs: available-to-sell of every SKU an order
-        # moves, mapped through Shopify's inventory_level spec and kept in the outbox.
+        # target row covers map, validate, rules, ledger and audit; the second adds what a
+        # stock-synced channel costs: available-to-sell of every SKU an order moves, mapped
+        # through Shopify's inventory_level spec and kept in the outbox.
         for synced, label, target in (
             (False, "SQLite, 1 process, batch 500", 2000.0),
             (True, "SQLite, + stock published to Shopify", None),
