@@ -294,3 +294,20 @@ def test_the_readme_main_job_replays_the_bundled_samples(tmp_path: Path) -> None
         }
     ]
     assert text.endswith(f"wrote {out}/ (records, decisions, outbound, errors, summary.json)\n")
+
+    # Then the README's "look around" commands, each on this run's store.
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("Then look around:", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    commands = [line.split() for line in block.splitlines() if line.strip()]
+    assert len(commands) >= 4
+    store = f"sqlite:///{tmp_path / 'accord.db'}"
+    for words in commands:
+        assert words[0] == ".venv/bin/accord", words
+        args = [store if w == "sqlite:///out/accord.db" else w for w in words[1:]]
+        shown = run_accord(*args, cwd=REPO)
+        assert shown.returncode == 0, (words, shown.stdout, shown.stderr)
+        assert shown.stdout.strip(), words
+        if words[1] == "audit":
+            assert "created" in shown.stdout
+        if words[1] == "outbox":
+            assert "netsuite.sales_order" in shown.stdout
