@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 __all__ = ["Diagnostic", "Severity", "has_errors", "render_all", "sort_diagnostics"]
@@ -162,7 +162,10 @@ class Diagnostic:
         return cls(**kwargs, details=tuple((str(k), str(v)) for k, v in details.items()))
 
 
-_OPTIONAL = ("file", "line", "column", "end_line", "end_column", "data_path", "record_id", "hint")
+#: The fields :meth:`Diagnostic.to_dict` writes only when set.
+_OPTIONAL = tuple(
+    f.name for f in fields(Diagnostic) if f.name not in ("code", "message", "severity", "details")
+)
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -66,26 +66,22 @@ class HubSpotConnector(Connector):
             return None
         body = reply.data if isinstance(reply.data, Mapping) else {}
         details = [(k, str(body[k])) for k in ("category", "correlationId") if body.get(k)]
-        if isinstance(error, QuotaError) and error.retry_after is None:
+        retry_after = error.retry_after
+        if isinstance(error, QuotaError) and retry_after is None:
             wait = as_number(
                 reply.headers.get("x-hubspot-ratelimit-interval-milliseconds"),
                 _ROLLING_WINDOW * 1000,
             )
+            retry_after = max(wait / 1000, 0.0)
             details.append(("policy", str(body.get("policyName", ""))))
-            return classify_status(
-                reply.status_code,
-                error.message,
-                retry_after=max(wait / 1000, 0.0),
-                details=(*error.diagnostics[0].details, *details),
-            )
-        if details:
-            return classify_status(
-                reply.status_code,
-                error.message,
-                retry_after=error.retry_after,
-                details=(*error.diagnostics[0].details, *details),
-            )
-        return error
+        if not details:
+            return error
+        return classify_status(
+            reply.status_code,
+            error.message,
+            retry_after=retry_after,
+            details=(*error.diagnostics[0].details, *details),
+        )
 
     def _check_entity(self, entity: str, action: str) -> None:
         if entity not in _TICKET_ENTITIES:
@@ -154,17 +150,29 @@ class HubSpotConnector(Connector):
 
     def get(self, entity: str, id: str) -> dict[str, Any]:
         self._check_entity(entity, "getting")
+        return self._one_ticket("GET", id, "get ticket")
+
+    def _one_ticket(self, method: str, id: str, operation: str, body: Any = None) -> dict[str, Any]:
+        """``method`` on ticket ``id``; a 404 is ``CONN019`` naming the ticket."""
         if not id.isascii() or not id.isdigit():
-            raise self.rejected(f"get ticket: {id!r} is not a HubSpot id")
+            raise self.rejected(f"{operation}: {id!r} is not a HubSpot id")
         try:
-            reply = self.call("GET", f"{_TICKETS}/{id}", operation="get ticket")
+            reply = self.call(method, f"{_TICKETS}/{id}", json_body=body, operation=operation)
         except ConnectorError as exc:
             if exc.status_code == 404:
                 raise self.rejected(
-                    f"get ticket: HubSpot has no ticket {id}", code=NOT_FOUND
+                    f"{operation}: HubSpot has no ticket {id}", code=NOT_FOUND
                 ) from exc
             raise
-        return self._ticket(reply, "get ticket")
+        return self._ticket(reply, operation)
+
+    def _properties(self, record: Mapping[str, Any], operation: str) -> Mapping[str, Any]:
+        properties = record.get("properties")
+        if not isinstance(properties, Mapping):
+            raise self.rejected(
+                f"{operation}: the payload has no 'properties' object", code=UNEXPECTED_SHAPE
+            )
+        return properties
 
     def record_key(self, entity: str, record: Mapping[str, Any]) -> str | None:
         if record.get("id") is None:
@@ -182,11 +190,7 @@ class HubSpotConnector(Connector):
         key = idempotency_key.strip()
         if not key:
             raise self.rejected("an idempotency key must not be blank")
-        properties = record.get("properties")
-        if not isinstance(properties, Mapping):
-            raise self.rejected(
-                "create ticket: the payload has no 'properties' object", code=UNEXPECTED_SHAPE
-            )
+        properties = self._properties(record, "create ticket")
         body = {**record, "properties": {**properties, self.key_property: key}}
 
         def send() -> dict[str, Any]:
@@ -236,24 +240,5 @@ class HubSpotConnector(Connector):
         """``PATCH`` the ticket's properties: setting the same values again is harmless, so a
         retried update needs no key."""
         self._check_entity(entity, "updating")
-        if not id.isascii() or not id.isdigit():
-            raise self.rejected(f"update ticket: {id!r} is not a HubSpot id")
-        properties = record.get("properties")
-        if not isinstance(properties, Mapping):
-            raise self.rejected(
-                "update ticket: the payload has no 'properties' object", code=UNEXPECTED_SHAPE
-            )
-        try:
-            reply = self.call(
-                "PATCH",
-                f"{_TICKETS}/{id}",
-                json_body={"properties": properties},
-                operation="update ticket",
-            )
-        except ConnectorError as exc:
-            if exc.status_code == 404:
-                raise self.rejected(
-                    f"update ticket: HubSpot has no ticket {id}", code=NOT_FOUND
-                ) from exc
-            raise
-        return self._ticket(reply, "update ticket")
+        properties = self._properties(record, "update ticket")
+        return self._one_ticket("PATCH", id, "update ticket", {"properties": properties})

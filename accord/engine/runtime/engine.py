@@ -61,9 +61,10 @@ DUPLICATE = "duplicate"
 STALE = "stale"
 DEAD_LETTERED = "dead_lettered"
 QUARANTINED = "quarantined"
+REQUEUED = "requeued"  # a dead outbox payload put back for delivery by ``accord dlq retry``
+
 #: Channel inventory levels kept parsed by an engine before the cache starts over.
 _LEVEL_CACHE_MAX = 100_000
-REQUEUED = "requeued"  # a dead outbox payload put back for delivery by ``accord dlq retry``
 
 
 class MappingLike(Protocol):
@@ -533,20 +534,13 @@ class Engine:
             requeued = tx.requeue_outbox(key, now)
             if requeued:
                 tx.set_dead_letter_status(dl.id, "resolved", now)
-        status = REQUEUED if requeued else DEAD_LETTERED
-        diags = (
-            []
-            if requeued
-            else [
-                _diag(
-                    "STORE031",
-                    f"outbox row {key} is not dead; nothing to retry",
-                    record_id=dl.record_id,
-                )
-            ]
-        )
-        return Result(status=status, channel=dl.channel, entity=dl.entity,
-                      record_id=dl.record_id, diagnostics=diags, dlq_id=dl.id)  # fmt: skip
+        diags = []
+        if not requeued:
+            diags.append(_diag("STORE031", f"outbox row {key} is not dead; nothing to retry",
+                               record_id=dl.record_id))  # fmt: skip
+        return Result(status=REQUEUED if requeued else DEAD_LETTERED, channel=dl.channel,
+                      entity=dl.entity, record_id=dl.record_id, diagnostics=diags,
+                      dlq_id=dl.id)  # fmt: skip
 
     def drop_dead_letter(self, dlq_id: int) -> bool:
         """Give up on a dead letter (kept for the record with status ``dropped``)."""
@@ -1227,7 +1221,7 @@ def _keep_outbound(tx: Tx, event_key: str, record_id: str, outbound: Mapping[str
             entries = [(None, None, value)]
         for index, ref, payload in entries:
             tx.add_outbox(
-                destination=channel, entity=entity, ref=ref, payload=_json.dumps(payload),
+                destination=channel, entity=entity, ref=ref, payload=payload,
                 event_key=event_key, record_id=record_id,
                 idempotency_key=outbox_key(event_key, dest, index), now=now,
             )  # fmt: skip

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -115,21 +115,7 @@ class Delivery:
     dlq_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "destination": self.destination,
-            "entity": self.entity,
-            "ref": self.ref,
-            "idempotency_key": self.idempotency_key,
-            "status": self.status,
-            "attempts": self.attempts,
-            "response_id": self.response_id,
-            "error_class": self.error_class,
-            "code": self.code,
-            "message": self.message,
-            "next_attempt_at": self.next_attempt_at,
-            "dlq_id": self.dlq_id,
-        }
+        return asdict(self)
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -240,23 +240,7 @@ class OutboxRow:
     updated_at: str
 
     def to_dict(self, *, with_payload: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "destination": self.destination,
-            "entity": self.entity,
-            "ref": self.ref,
-            "event_key": self.event_key,
-            "record_id": self.record_id,
-            "idempotency_key": self.idempotency_key,
-            "status": self.status,
-            "attempts": self.attempts,
-            "last_error": self.last_error,
-            "error_class": self.error_class,
-            "next_attempt_at": self.next_attempt_at,
-            "response_id": self.response_id,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "payload"}
         if with_payload:
             out["payload"] = _json.loads(self.payload)
         return out
@@ -284,6 +268,11 @@ _OUTBOX_INSERT = (
     " idempotency_key, status, attempts, created_at, updated_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT DO NOTHING"
 )
+
+
+def _encoded(params: Sequence[Any]) -> tuple[Any, ...]:
+    """Outbox insert parameters with the payload (the fourth) as JSON text."""
+    return (*params[:3], _json.dumps(params[3]), *params[4:])
 
 
 class Tx:
@@ -314,7 +303,7 @@ class Tx:
             sql = next(iter(self._deferred))
             self.executemany(sql, self._deferred.pop(sql))
         if self._levels:
-            rows = list(self._levels.values())
+            rows = [_encoded(params) for params in self._levels.values()]
             self._levels.clear()
             self.executemany(_OUTBOX_INSERT, rows)
 
@@ -914,12 +903,13 @@ class Tx:
             r[12], r[13], r[14], r[15],
         )  # fmt: skip
 
-    def add_outbox(self, *, destination: str, entity: str, ref: str | None, payload: str,
+    def add_outbox(self, *, destination: str, entity: str, ref: str | None, payload: Any,
                    event_key: str, record_id: str | None, idempotency_key: str,
                    now: str) -> None:  # fmt: skip
-        """Keep one outbound payload for delivery, in the transaction of the event that made
-        it (a key already kept is not kept twice). Stock levels are kept once per destination
-        record and transaction, the latest: a batch of orders of one SKU sends one level."""
+        """Keep one outbound payload (a JSON value) for delivery, in the transaction of the
+        event that made it (a key already kept is not kept twice). Stock levels are kept once
+        per destination record and transaction, the latest: a batch of orders of one SKU
+        sends one level, and only that one is encoded."""
         params = (destination, entity, ref, payload, event_key, record_id, idempotency_key, now,
                   now)  # fmt: skip
         if entity == "inventory_level" and ref is not None:
@@ -927,7 +917,7 @@ class Tx:
             self._levels.pop(key, None)  # re-added last: rows keep the order they were made in
             self._levels[key] = params
         else:
-            self.defer(_OUTBOX_INSERT, params)
+            self.defer(_OUTBOX_INSERT, _encoded(params))
 
     def claim_outbox(self, limit: int, now: str, lease_until: str,
                      destinations: Iterable[str] | None = None) -> list[OutboxRow]:  # fmt: skip
