@@ -360,12 +360,13 @@ class AmazonConnector(Connector):
     def update(
         self, entity: str, id: str, record: Mapping[str, Any], *, idempotency_key: str
     ) -> dict[str, Any]:
-        """Set a listing's merchant-fulfilled quantity (``entity="inventory"``, ``id`` = SKU,
+        """Set a listing's merchant-fulfilled quantity (``entity="inventory_level"``, as every
+        channel names a stock level, or ``"inventory"``; ``id`` = SKU,
         ``record = {"quantity": 5, "productType": "PRODUCT"}``) with a Listings Items
         ``PATCH`` ``replace``: the same patch applied twice leaves the same state, so a retry
         is safe. SP-API takes no idempotency header, so the key is only logged, to correlate
         retries."""
-        if entity != "inventory":
+        if entity not in ("inventory_level", "inventory"):
             raise self.rejected(f"updating {entity!r} is not supported")
         seller = self.setting("AMAZON_SELLER_ID")
         log.info("amazon: inventory update for %s (idempotency key %s)", id, idempotency_key)

@@ -231,6 +231,10 @@ def test_inventory_update_is_a_replace_patch(make_amazon):
     assert body["patches"][0]["value"][0]["quantity"] == 7
     with pytest.raises(RequestRejectedError):
         make_amazon(handler).update("inventory", "SKU-1", {"quantity": 1.5}, idempotency_key="k")
+    # the entity name every channel gives a stock level, as the outbox sends it
+    make_amazon(handler).update("inventory_level", "SKU-2", {"quantity": 3}, idempotency_key="k2")
+    assert bodies[-1][1].endswith("/SKU-2")
+    assert bodies[-1][2]["patches"][0]["value"][0]["quantity"] == 3
 
 
 # -- notifications ------------------------------------------------------------------------

@@ -7,8 +7,7 @@ between commit and delivery loses nothing: the row is still ``pending``. A dupli
 event keeps nothing. :func:`deliver` sends due rows:
 
 * a record goes through the destination connector's ``create(entity, payload,
-  idempotency_key=...)``; a stock level through its ``update`` of the channel's stock entity
-  (``inventory_level``; ``inventory`` on Amazon), with the SKU as id;
+  idempotency_key=...)``; a stock level through its ``update("inventory_level", sku, ...)``;
 * the idempotency key is derived from the event key and the destination (and the position of
   a stock level in its list), so every try of a row sends the same key;
 * success marks the row ``delivered`` with the id the destination answered;
@@ -59,10 +58,6 @@ __all__ = [
 #: Dead letters of outbox rows are keyed ``outbox:<idempotency key>``.
 OUTBOX_EVENT_PREFIX = "outbox:"
 
-#: The entity a connector's ``update`` takes for an absolute stock level, where it is not
-#: ``inventory_level``.
-_STOCK_ENTITY = {"amazon": "inventory", "amazon_2026": "inventory"}
-
 #: Keys of a connector's answer that name the record it created, most specific first.
 _RESPONSE_IDS = ("id", "sellerFulfillmentOrderId", "externalId", "reference_id")
 
@@ -72,9 +67,6 @@ INTERNAL = "OUT009"
 
 class Writer(Protocol):
     """What :func:`deliver` needs of a connector."""
-
-    @property
-    def channel(self) -> str: ...
 
     def create(
         self, entity: str, record: Mapping[str, Any], *, idempotency_key: str
@@ -226,8 +218,7 @@ def _send(connector: Writer, row: OutboxRow) -> dict[str, Any]:
             error_class=ErrorClass.VALIDATION,
         )  # fmt: skip
     if row.entity == "inventory_level":
-        entity = _STOCK_ENTITY.get(str(connector.channel), "inventory_level")
-        return connector.update(entity, row.ref or "", payload,
+        return connector.update(row.entity, row.ref or "", payload,
                                 idempotency_key=row.idempotency_key)  # fmt: skip
     return connector.create(row.entity, payload, idempotency_key=row.idempotency_key)
 
